@@ -1,0 +1,104 @@
+// Rules for nodes and hypervisors that the schema alone cannot say.
+import { Problems } from "../../stacks/problems";
+import { StackConfig } from "../../stacks/schema";
+import { cidrContains, parseCidr } from "../shared/net";
+
+/** kubeadm's own preflight minimums for a control-plane node (NumCPU, Mem checks). */
+export const CONTROL_PLANE_MIN_VCPUS = 2;
+export const CONTROL_PLANE_MIN_MEMORY_MIB = 1700;
+/** Room for the image, container images and logs; below this the kubelet's disk-pressure eviction starts. */
+export const MIN_DISK_GIB = 20;
+
+const SSH_KEY_TYPES = ["ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com"];
+
+/** Why an OpenSSH public key line does not parse, or undefined when it does. */
+export function sshPublicKeyProblem(line: string): string | undefined {
+    const parts = line.trim().split(/\s+/);
+    if (parts.length < 2) return "expected an OpenSSH public key line: '<type> <base64> [comment]'";
+    const [type, b64] = parts;
+    if (!SSH_KEY_TYPES.includes(type)) return `unknown key type; expected one of: ${SSH_KEY_TYPES.join(", ")}`;
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return "the key data is not base64";
+    const blob = Buffer.from(b64, "base64");
+    if (blob.length < 4) return "the key data is truncated";
+    const len = blob.readUInt32BE(0);
+    if (4 + len > blob.length || blob.subarray(4, 4 + len).toString("latin1") !== type) return `the key data does not hold a ${type} key`;
+    if (type === "ssh-ed25519") {
+        const keyLen = blob.length >= 8 + len ? blob.readUInt32BE(4 + len) : -1;
+        if (keyLen !== 32 || blob.length !== 8 + len + 32) return "the ssh-ed25519 key data has the wrong length";
+    }
+    return undefined;
+}
+
+export function checkVps(cfg: Pick<StackConfig, "environment" | "ssh" | "vps" | "nodes">, p: Problems): void {
+    const keyProblem = sshPublicKeyProblem(cfg.ssh.publicKey);
+    if (keyProblem) p.add(["ssh", "publicKey"], keyProblem);
+
+    const hypervisors = new Map<string, StackConfig["vps"]["hypervisors"][number]>();
+    cfg.vps.hypervisors.forEach((h, i) => {
+        if (hypervisors.has(h.name)) p.add(["vps", "hypervisors", i, "name"], `duplicate hypervisor name "${h.name}"`);
+        hypervisors.set(h.name, h);
+        const isStatic = h.bridge !== undefined || h.subnet !== undefined || h.gateway !== undefined;
+        if (isStatic && h.network !== undefined) {
+            p.add(["vps", "hypervisors", i], "set either network (DHCP from a libvirt network) or bridge, subnet and gateway (static addresses), not both");
+        } else if (isStatic) {
+            for (const key of ["bridge", "subnet", "gateway"] as const) {
+                if (h[key] === undefined) p.add(["vps", "hypervisors", i, key], "required for static addressing (bridge, subnet and gateway go together)");
+            }
+            const subnet = h.subnet ? parseCidr(h.subnet) : undefined;
+            if (subnet && h.gateway && !cidrContains(subnet, h.gateway)) p.add(["vps", "hypervisors", i, "gateway"], `${h.gateway} is outside the subnet ${h.subnet}`);
+        } else if (h.network === undefined) {
+            p.add(["vps", "hypervisors", i], "expected network (a libvirt network for DHCP) or bridge, subnet and gateway (static addresses)");
+        }
+    });
+    if (cfg.vps.driver === "libvirt" && cfg.vps.hypervisors.length === 0) {
+        p.add(["vps", "hypervisors"], "the libvirt driver needs at least one hypervisor");
+    }
+
+    const names = new Map<string, number>();
+    const ips = new Map<string, string>();
+    cfg.nodes.forEach((n, i) => {
+        const at = (...rest: Array<string | number>) => ["nodes", i, ...rest];
+        if (names.has(n.name)) p.add(at("name"), `duplicate node name "${n.name}" (also nodes[${names.get(n.name)}])`);
+        else names.set(n.name, i);
+        for (const key of ["ip", "privateIp"] as const) {
+            const ip = n[key];
+            if (ip === undefined) continue;
+            const owner = ips.get(ip);
+            if (owner) p.add(at(key), `duplicate IP ${ip} (also ${owner})`);
+            else ips.set(ip, `nodes[${i}].${key}`);
+        }
+        if (n.role === "control-plane") {
+            if (n.vcpus < CONTROL_PLANE_MIN_VCPUS) p.add(at("vcpus"), `a control-plane node needs at least ${CONTROL_PLANE_MIN_VCPUS} vCPUs (kubeadm preflight), got ${n.vcpus}`);
+            if (n.memoryMiB < CONTROL_PLANE_MIN_MEMORY_MIB) p.add(at("memoryMiB"), `a control-plane node needs at least ${CONTROL_PLANE_MIN_MEMORY_MIB} MiB (kubeadm preflight), got ${n.memoryMiB}`);
+        }
+        if (n.diskGiB < MIN_DISK_GIB) p.add(at("diskGiB"), `must be at least ${MIN_DISK_GIB} GiB, got ${n.diskGiB}`);
+
+        if (cfg.vps.driver === "inventory") {
+            if (n.ip === undefined) p.add(at("ip"), "required with the inventory driver: the address of the existing VPS");
+            if (n.hypervisor !== undefined) p.add(at("hypervisor"), "the inventory driver creates no VMs; remove the hypervisor");
+            return;
+        }
+        const h = n.hypervisor === undefined ? undefined : hypervisors.get(n.hypervisor);
+        if (n.hypervisor !== undefined && !h) {
+            p.add(at("hypervisor"), `"${n.hypervisor}" is not declared in vps.hypervisors (declared: ${[...hypervisors.keys()].join(", ") || "none"})`);
+            return;
+        }
+        // Without an explicit hypervisor the node is placed by spreadNodes; every hypervisor must then fit it.
+        for (const target of h ? [h] : [...hypervisors.values()]) {
+            if (target.subnet === undefined) {
+                if (n.ip !== undefined && target.network !== undefined) p.add(at("ip"), `hypervisor "${target.name}" hands out addresses by DHCP (network ${target.network}); remove the ip`);
+                continue;
+            }
+            if (n.ip === undefined) p.add(at("ip"), `required: hypervisor "${target.name}" uses static addresses in ${target.subnet}`);
+            else {
+                const subnet = parseCidr(target.subnet);
+                if (subnet && !cidrContains(subnet, n.ip)) p.add(at("ip"), `${n.ip} is outside the subnet ${target.subnet} of hypervisor "${target.name}"`);
+            }
+        }
+    });
+
+    const controlPlanes = cfg.nodes.filter((n) => n.role === "control-plane").length;
+    if (cfg.environment === "prod" && controlPlanes > 0 && (controlPlanes < 3 || controlPlanes % 2 === 0)) {
+        p.add(["nodes"], `prod needs an odd number of control-plane nodes, at least 3, for an etcd quorum; got ${controlPlanes}`);
+    }
+}

@@ -1,0 +1,47 @@
+// Writes what the program renders (scripts, cloud-init, kubeadm configs, Helm values,
+// Kubernetes objects) as files, read off the recorded inputs: the same bytes `pulumi up` ships.
+import * as fs from "fs";
+import * as path from "path";
+import * as jsyaml from "js-yaml";
+import { RecordedInvoke, redact } from "./mocks";
+import { Plan } from "./run";
+
+export interface Artifact {
+    readonly file: string;
+    readonly content: string;
+}
+
+const COMMAND_TYPES = new Set(["command:remote:Command", "command:local:Command"]);
+const COMMAND_FIELDS: Array<[string, string]> = [["create", "sh"], ["update", "sh"], ["delete", "sh"], ["stdin", "stdin"]];
+
+function safe(name: string): string {
+    return name.replace(/[^A-Za-z0-9._-]+/g, "_");
+}
+
+export function collectArtifacts(plan: Plan, invokes: ReadonlyArray<RecordedInvoke>): Artifact[] {
+    const out: Artifact[] = [];
+    for (const r of plan.resources) {
+        if (COMMAND_TYPES.has(r.type)) {
+            for (const [field, ext] of COMMAND_FIELDS) {
+                const v = r.inputs[field];
+                if (typeof v === "string") out.push({ file: `commands/${safe(r.name)}.${field}.${ext}`, content: v });
+            }
+        } else if (r.custom && r.type.startsWith("kubernetes:") && r.type !== "pulumi:providers:kubernetes") {
+            out.push({ file: `kubernetes/${safe(r.name)}.yaml`, content: jsyaml.dump(r.inputs, { noRefs: true, sortKeys: false }) });
+        }
+    }
+    for (const inv of invokes) {
+        if (inv.token !== "kubernetes:helm:template") continue;
+        const opts = JSON.parse(String(inv.args.jsonOpts)) as { chart: string; release_name?: string; values?: unknown };
+        out.push({ file: `helm/${safe(opts.release_name ?? opts.chart)}.values.yaml`, content: jsyaml.dump(redact(opts.values ?? {}), { noRefs: true }) });
+    }
+    return out;
+}
+
+export function writeArtifacts(dir: string, artifacts: ReadonlyArray<Artifact>): void {
+    for (const a of artifacts) {
+        const file = path.join(dir, a.file);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, a.content, { mode: a.file.endsWith(".sh") ? 0o755 : 0o644 });
+    }
+}

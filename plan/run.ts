@@ -1,0 +1,57 @@
+// Runs the real index.ts under the mock runtime and returns what `pulumi preview` would register.
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { MockRecorder, redact, settled, startMockRuntime } from "./mocks";
+import { readStackFile } from "./stackFile";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..");
+
+export interface PlanResource {
+    readonly urn: string;
+    readonly type: string;
+    readonly name: string;
+    readonly parent: string | null;
+    readonly custom: boolean;
+    readonly dependsOn: string[];
+    readonly inputs: Record<string, unknown>;
+}
+
+export interface Plan {
+    readonly stack: string;
+    readonly resources: PlanResource[];
+    /** The program's stack outputs, secrets redacted. */
+    readonly outputs: Record<string, unknown>;
+}
+
+export interface PlanOptions {
+    readonly stack: string;
+    /** Defaults to Pulumi.<stack>.yaml in the project. */
+    readonly configFile?: string;
+}
+
+/** Evaluates the program once. Call once per process: Pulumi's runtime state is global. */
+export async function runPlan(opts: PlanOptions): Promise<{ plan: Plan; recorder: MockRecorder }> {
+    const configFile = opts.configFile ?? path.join(PROJECT_DIR, `Pulumi.${opts.stack}.yaml`);
+    const config = readStackFile(configFile);
+    // Offline there is no chart to render: Helm charts appear with their values but without
+    // their objects, which Helm renders at `pulumi up`.
+    const recorder = await startMockRuntime({ stack: opts.stack, preview: true, config, helm: () => [] });
+    // Imported only now, so that it registers against the mocks. A ConfigError surfaces here.
+    const program = require(path.join(PROJECT_DIR, "index")) as Record<string, unknown>;
+    await settled();
+    const outputs: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(program)) outputs[k] = await resolveOutput(v);
+    await settled();
+    const resources = recorder.resources.map((r) => ({ ...r, inputs: redact(r.inputs) as Record<string, unknown> }));
+    return { plan: { stack: opts.stack, resources, outputs }, recorder };
+}
+
+/** An output's value as the plan shows it: "[secret]" for secrets, "[unknown]" for values known only after `pulumi up`. */
+async function resolveOutput(v: unknown): Promise<unknown> {
+    if (!pulumi.Output.isInstance(v)) return redact(v);
+    const o = v as pulumi.Output<unknown>;
+    if (await pulumi.isSecret(o)) return "[secret]";
+    // Unknown during preview: apply never calls back. isKnown is internal to the SDK's Output.
+    if (!(await (o as unknown as { isKnown: Promise<boolean> }).isKnown)) return "[unknown]";
+    return new Promise((resolve) => o.apply((x) => resolve(redact(x))));
+}

@@ -1,0 +1,43 @@
+// Reads Pulumi.<stack>.yaml the way the Pulumi CLI hands it to a program.
+import * as fs from "fs";
+import * as jsyaml from "js-yaml";
+
+/** What stands in for an encrypted (`secure:`) value, which cannot be decrypted offline. */
+export const SECRET_PLACEHOLDER_PREFIX = "[secret placeholder for ";
+
+export interface StackFileConfig {
+    /** `project:key` → value as a string (structured values as JSON), as in PULUMI_CONFIG. */
+    readonly values: Record<string, string>;
+    /** Top-level keys that hold a secret anywhere inside them. */
+    readonly secretKeys: string[];
+}
+
+export function readStackFile(file: string): StackFileConfig {
+    const doc = (jsyaml.load(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    if (typeof doc !== "object" || Array.isArray(doc)) throw new Error(`${file}: expected a mapping with a config: key`);
+    const values: Record<string, string> = {};
+    const secretKeys: string[] = [];
+    for (const [key, value] of Object.entries(doc.config ?? {})) {
+        let secret = false;
+        const replaced = replaceSecure(value, key, () => (secret = true));
+        values[key] = typeof replaced === "string" ? replaced : JSON.stringify(replaced);
+        if (secret) secretKeys.push(key);
+    }
+    return { values, secretKeys };
+}
+
+function isSecure(v: unknown): v is { secure: string } {
+    return typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { secure?: unknown }).secure === "string";
+}
+
+function replaceSecure(v: unknown, path: string, onSecret: () => void): unknown {
+    if (isSecure(v)) {
+        onSecret();
+        return `${SECRET_PLACEHOLDER_PREFIX}${path}]`;
+    }
+    if (Array.isArray(v)) return v.map((x, i) => replaceSecure(x, `${path}[${i}]`, onSecret));
+    if (typeof v === "object" && v !== null) {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, replaceSecure(x, `${path}.${k}`, onSecret)]));
+    }
+    return v;
+}

@@ -1,0 +1,89 @@
+// Per-environment defaults. A Pulumi.<stack>.yaml holds only what differs from these.
+// Objects merge key by key; arrays and scalars replace the default whole.
+import { Environment } from "./schema";
+
+/** Ubuntu 20.04 boots with cgroup v1 by default; the kernel argument keeps it so on newer kernels too. */
+export const UBUNTU_FOCAL_IMAGE = "https://cloud-images.ubuntu.com/releases/focal/release/ubuntu-20.04-server-cloudimg-amd64.img";
+export const CGROUP_V1_KERNEL_ARGS = ["systemd.unified_cgroup_hierarchy=0"];
+
+const common = {
+    region: "oslo",
+    ssh: { user: "ubuntu" },
+    vps: {
+        driver: "libvirt",
+        image: { url: UBUNTU_FOCAL_IMAGE, kernelArgs: CGROUP_V1_KERNEL_ARGS },
+        hypervisors: [],
+    },
+    kubernetes: {
+        version: "1.15.12",
+        podCidr: "10.244.0.0/16",
+        serviceCidr: "10.96.0.0/12",
+        clusterDomain: "cluster.local",
+        downloadBaseUrl: "https://dl.k8s.io",
+    },
+    istio: {
+        version: "1.3.3",
+        mixer: {
+            policy: { enabled: false },
+            policyChecks: false,
+            policyCheckFailOpen: false,
+            telemetry: {
+                enabled: true,
+                // The 1.3.3 chart's own figures (charts/mixer/values.yaml).
+                resources: { requests: { cpu: "1000m", memory: "1G" }, limits: { cpu: "4800m", memory: "4G" } },
+                reportBatchMaxEntries: 100,
+                reportBatchMaxTime: "1s",
+                loadshedding: { mode: "enforce", latencyThreshold: "100ms" },
+                autoscaleMin: 1,
+                autoscaleMax: 5,
+            },
+        },
+        traceSampling: 1.0,
+        tracing: { enabled: false },
+        accessLogFile: "",
+        proxy: {
+            resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "2000m", memory: "1024Mi" } },
+        },
+        ingressGateway: { exposure: "NodePort", httpNodePort: 31380, httpsNodePort: 31390 },
+        injectNamespaces: [],
+    },
+    mesh: { mtls: { mode: "PERMISSIVE", exceptions: [] } },
+    canaries: [],
+};
+
+const perEnvironment: Record<Environment, object> = {
+    // Three small VMs on the laptop's own libvirt, addressed by libvirt's default network.
+    dev: {
+        vps: {
+            hypervisors: [{ name: "local", user: "root", port: 22, pool: "default", network: "default", nameservers: [] }],
+        },
+        nodes: [
+            { name: "dev-cp-1", role: "control-plane", vcpus: 2, memoryMiB: 2048, diskGiB: 20 },
+            { name: "dev-worker-1", role: "worker", vcpus: 2, memoryMiB: 2048, diskGiB: 20 },
+            { name: "dev-worker-2", role: "worker", vcpus: 2, memoryMiB: 2048, diskGiB: 20 },
+        ],
+        kubernetes: { adminCidrs: ["192.168.122.0/24"] },
+    },
+    staging: {},
+    prod: {
+        mesh: { mtls: { mode: "STRICT" } },
+        istio: { mixer: { telemetry: { autoscaleMin: 2 } } },
+    },
+};
+
+export function defaultsFor(environment: Environment): Record<string, unknown> {
+    return deepMerge(common, perEnvironment[environment]) as Record<string, unknown>;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Objects merge key by key; anything else in `over` replaces what is in `base`. */
+export function deepMerge(base: unknown, over: unknown): unknown {
+    if (over === undefined) return base;
+    if (!isPlainObject(base) || !isPlainObject(over)) return over;
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+    return out;
+}

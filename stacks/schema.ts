@@ -1,0 +1,196 @@
+// The shape of the stack configuration under the `oslo-mesh:` namespace.
+// Structure and types live here (zod); rules that relate several keys live in
+// each component's validate.ts, so every rule sits next to the code that relies on it.
+import { z } from "zod";
+
+/** A lowercase DNS-1123 label: node, namespace, service and subset names. */
+const dnsLabel = z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits and '-', at most 63)");
+
+/** Durations as Istio and Go parse them (time.ParseDuration): 500ms, 2s, 1.5m, 1h. */
+export const duration = z
+    .string()
+    .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, "must be a duration such as 500ms, 2s or 1m");
+
+/** A Kubernetes resource quantity (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/). */
+export const quantity = z
+    .string()
+    .regex(/^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/, "must be a non-negative Kubernetes quantity such as 100m, 0.5, 128Mi or 2Gi");
+
+const resources = z.strictObject({
+    requests: z.strictObject({ cpu: quantity, memory: quantity }),
+    limits: z.strictObject({ cpu: quantity, memory: quantity }),
+});
+
+export const environments = ["dev", "staging", "prod"] as const;
+export type Environment = (typeof environments)[number];
+
+export const sections = {
+    /** Which environment's defaults and rules apply; defaults to the stack name when it is one of them. */
+    environment: z.enum(environments),
+    /** Where the nodes live. Only Oslo is offered. */
+    region: z.enum(["oslo"]),
+    /** The admin account on every node and hypervisor. */
+    ssh: z.strictObject({
+        user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a POSIX user name"),
+        publicKey: z.string().min(1),
+        /** Secret. Without it the SSH agent ($SSH_AUTH_SOCK) is used. */
+        privateKey: z.string().min(1).optional(),
+    }),
+    /** How nodes come to exist. */
+    vps: z.strictObject({
+        driver: z.enum(["libvirt", "inventory"]),
+        image: z.strictObject({
+            url: z.url(),
+            /** Extra kernel arguments set by cloud-init (cgroup v1 for kubelet < 1.25). */
+            kernelArgs: z.array(z.string().min(1)),
+        }),
+        hypervisors: z.array(
+            z.strictObject({
+                name: dnsLabel,
+                /** SSH address of the hypervisor; absent means this machine's own libvirt. */
+                host: z.string().min(1).optional(),
+                user: z.string().min(1),
+                port: z.number().int().min(1).max(65535),
+                /** libvirt storage pool on NVMe (logical volume group or dir pool). */
+                pool: z.string().min(1),
+                /** libvirt network for DHCP addressing (dev). */
+                network: z.string().min(1).optional(),
+                /** Host bridge for static public addressing (staging, prod). */
+                bridge: z.string().min(1).optional(),
+                subnet: z.cidrv4().optional(),
+                gateway: z.ipv4().optional(),
+                nameservers: z.array(z.ipv4()),
+            }),
+        ),
+    }),
+    /** The machines of the cluster. */
+    nodes: z.array(
+        z.strictObject({
+            name: dnsLabel,
+            role: z.enum(["control-plane", "worker"]),
+            /** libvirt driver: the hypervisor that hosts it (control planes are spread when omitted). */
+            hypervisor: dnsLabel.optional(),
+            /** Public IPv4: static address (libvirt on a bridge) or the existing VPS (inventory). */
+            ip: z.ipv4().optional(),
+            /** Address for cluster traffic when it differs from the public one. */
+            privateIp: z.ipv4().optional(),
+            vcpus: z.number().int().min(1).max(128).default(2),
+            memoryMiB: z.number().int().min(512).default(4096),
+            diskGiB: z.number().int().min(1).default(40),
+        }),
+    ),
+    kubernetes: z.strictObject({
+        version: z.string().min(1),
+        podCidr: z.cidrv4(),
+        serviceCidr: z.cidrv4(),
+        clusterDomain: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, "must be a DNS domain"),
+        /** host[:port] of the API server: a control-plane node's IP or a DNS name; defaults to the first control plane. */
+        controlPlaneEndpoint: z.string().min(1).optional(),
+        /** CIDRs allowed to reach SSH and the API server. */
+        adminCidrs: z.array(z.string()).min(1),
+        /** Base of the release binaries (official: https://dl.k8s.io); a mirror for air-gapped sites. */
+        downloadBaseUrl: z.url(),
+    }),
+    istio: z.strictObject({
+        version: z.string(),
+        mixer: z.strictObject({
+            policy: z.strictObject({ enabled: z.boolean() }),
+            /** Enforce Mixer policy checks (global.disablePolicyChecks: false). Needs mixer.policy.enabled. */
+            policyChecks: z.boolean(),
+            policyCheckFailOpen: z.boolean(),
+            telemetry: z.strictObject({
+                enabled: z.boolean(),
+                resources: resources,
+                reportBatchMaxEntries: z.number(),
+                reportBatchMaxTime: duration,
+                loadshedding: z.strictObject({
+                    mode: z.enum(["disabled", "logonly", "enforce"]),
+                    latencyThreshold: duration,
+                }),
+                autoscaleMin: z.number().int(),
+                autoscaleMax: z.number().int(),
+            }),
+        }),
+        /** Percent of requests traced by pilot, 0 to 100. */
+        traceSampling: z.number(),
+        tracing: z.strictObject({ enabled: z.boolean() }),
+        /** Envoy access log path, e.g. /dev/stdout; empty turns it off. */
+        accessLogFile: z.string(),
+        proxy: z.strictObject({ resources: resources }),
+        ingressGateway: z.strictObject({
+            /** NodePort, or ExternalIPs (the ingress Service answers on the nodes' public IPs). */
+            exposure: z.enum(["NodePort", "ExternalIPs"]),
+            httpNodePort: z.number().int(),
+            httpsNodePort: z.number().int(),
+        }),
+        /** Namespaces labelled istio-injection=enabled. */
+        injectNamespaces: z.array(dnsLabel),
+    }),
+    mesh: z.strictObject({
+        mtls: z.strictObject({
+            mode: z.enum(["STRICT", "PERMISSIVE", "DISABLE"]),
+            /** Workloads that cannot take mTLS yet: a namespace, or a service in it. */
+            exceptions: z.array(
+                z.strictObject({
+                    namespace: z.string(),
+                    service: z.string().optional(),
+                }),
+            ),
+        }),
+        /** Exposes one service through the ingress gateway; omit for none. */
+        ingress: z
+            .strictObject({
+                hosts: z.array(z.string().min(1)).min(1),
+                namespace: dnsLabel,
+                service: dnsLabel,
+                port: z.number().int().min(1).max(65535),
+            })
+            .optional(),
+    }),
+    canaries: z.array(
+        z.strictObject({
+            /** The service's short name; the route's host. */
+            service: dnsLabel,
+            namespace: dnsLabel,
+            subsets: z.array(
+                z.strictObject({
+                    name: dnsLabel,
+                    labels: z.record(z.string(), z.string()),
+                }),
+            ),
+            /** Percent of traffic per subset name; integers summing to 100. */
+            weights: z.record(z.string(), z.number()),
+            /** Requests whose headers match go to `subset` (testers reach the canary). */
+            match: z
+                .strictObject({
+                    headers: z.record(
+                        z.string(),
+                        z.union([
+                            z.strictObject({ exact: z.string() }),
+                            z.strictObject({ prefix: z.string() }),
+                            z.strictObject({ regex: z.string() }),
+                        ]),
+                    ),
+                    subset: z.string(),
+                })
+                .optional(),
+            timeout: duration.optional(),
+            retries: z
+                .strictObject({
+                    attempts: z.number().int().min(0),
+                    perTryTimeout: duration,
+                    retryOn: z.string().optional(),
+                })
+                .optional(),
+        }),
+    ),
+} as const;
+
+export type Sections = typeof sections;
+export type SectionName = keyof Sections;
+export type StackConfig = { [K in SectionName]: z.output<Sections[K]> };
+
+/** Keys whose value is a Pulumi secret wherever it comes from. */
+export const secretPaths: ReadonlyArray<ReadonlyArray<string>> = [["ssh", "privateKey"]];

@@ -1,0 +1,21 @@
+// Each component's cross-key rules, and the config sections each one reads.
+// A rule runs only when its sections passed the schema, so one broken section
+// does not hide the problems of the others.
+import { checkIstio } from "../components/istio/validate";
+import { checkKubernetes } from "../components/kubernetes/validate";
+import { checkMesh } from "../components/mesh/validate";
+import { checkVps } from "../components/vps/validate";
+import { Problems } from "./problems";
+import { SectionName, StackConfig } from "./schema";
+
+export interface Validator {
+    readonly needs: ReadonlyArray<SectionName>;
+    readonly check: (cfg: StackConfig, p: Problems) => void;
+}
+
+export const validators: ReadonlyArray<Validator> = [
+    { needs: ["environment", "ssh", "vps", "nodes"], check: checkVps },
+    { needs: ["kubernetes", "nodes", "vps"], check: checkKubernetes },
+    { needs: ["istio"], check: checkIstio },
+    { needs: ["environment", "mesh", "canaries", "istio"], check: checkMesh },
+];
