@@ -1,7 +1,11 @@
 // oslo-mesh: KVM NVMe VPS nodes -> kubeadm Kubernetes -> Istio 1.3.3 -> mesh policy.
+import { createNodes } from "./components/vps";
 import { loadStackConfig } from "./stacks/load";
 
 // Every configuration problem is reported here, before any resource is registered.
 const config = loadStackConfig();
 
+const nodes = createNodes(config);
+
 export const environment = config.environment;
+export const nodeAddresses = Object.fromEntries(nodes.map((n) => [n.nodeName, n.publicIp]));

@@ -48,8 +48,7 @@ export async function runPlan(opts: PlanOptions): Promise<{ plan: Plan; recorder
 
 /** An output's value as the plan shows it: "[secret]" for secrets, "[unknown]" for values known only after `pulumi up`. */
 async function resolveOutput(v: unknown): Promise<unknown> {
-    if (!pulumi.Output.isInstance(v)) return redact(v);
-    const o = v as pulumi.Output<unknown>;
+    const o = pulumi.output(v) as pulumi.Output<unknown>; // lifts outputs nested in objects
     if (await pulumi.isSecret(o)) return "[secret]";
     // Unknown during preview: apply never calls back. isKnown is internal to the SDK's Output.
     if (!(await (o as unknown as { isKnown: Promise<boolean> }).isKnown)) return "[unknown]";

@@ -110,6 +110,9 @@ const broken: Case[] = [
     { what: "duplicate subset names", stack: "staging", edit: (c) => (c["oslo-mesh:canaries"][0].subsets[1].name = "v1"), expect: ["oslo-mesh:canaries[0].subsets[1].name", "duplicate subset name \"v1\""] },
     { what: "an empty label selector", stack: "staging", edit: (c) => (c["oslo-mesh:canaries"][0].subsets[0].labels = {}), expect: ["oslo-mesh:canaries[0].subsets[0].labels", "expected at least one label"] },
     { what: "an mTLS exception naming nothing", stack: "staging", edit: (c) => (c["oslo-mesh:mesh"].mtls = { exceptions: [{ namespace: "" }] }), expect: ["oslo-mesh:mesh.mtls.exceptions[0].namespace", "an exception must name a namespace"] },
+    { what: "a private IP on a libvirt VM", stack: "staging", edit: (c) => (c["oslo-mesh:nodes"][1].privateIp = "10.0.0.5"), expect: ["oslo-mesh:nodes[1].privateIp", "a libvirt VM has one interface"] },
+    { what: "an inventory node without an IP", stack: "staging", edit: (c) => { c["oslo-mesh:vps"] = { driver: "inventory" }; delete c["oslo-mesh:nodes"][2].ip; }, expect: ["oslo-mesh:nodes[2].ip", "required with the inventory driver"] },
+    { what: "a static hypervisor without a gateway", stack: "staging", edit: (c) => delete c["oslo-mesh:vps"].hypervisors[1].gateway, expect: ["oslo-mesh:vps.hypervisors[1].gateway", "required for static addressing"] },
     { what: "a secret given for a key that holds nothing secret", stack: "staging", edit: (c) => (c["oslo-mesh:region"] = "oslo"), expect: ["oslo-mesh:region", "is set as a secret but holds nothing secret"] },
 ];
 

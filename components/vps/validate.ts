@@ -78,6 +78,7 @@ export function checkVps(cfg: Pick<StackConfig, "environment" | "ssh" | "vps" | 
             if (n.hypervisor !== undefined) p.add(at("hypervisor"), "the inventory driver creates no VMs; remove the hypervisor");
             return;
         }
+        if (n.privateIp !== undefined) p.add(at("privateIp"), "a libvirt VM has one interface, on its public address; remove privateIp");
         const h = n.hypervisor === undefined ? undefined : hypervisors.get(n.hypervisor);
         if (n.hypervisor !== undefined && !h) {
             p.add(at("hypervisor"), `"${n.hypervisor}" is not declared in vps.hypervisors (declared: ${[...hypervisors.keys()].join(", ") || "none"})`);

@@ -1,0 +1,50 @@
+// Scripts live as bash files next to the component that runs them. Rendering puts their
+// parameters, shell-quoted, right after `set -euo pipefail`; the body stays as written,
+// so the same file is shellchecked and executed in tests.
+import * as fs from "fs";
+
+export type ScriptParam = string | number | boolean | ReadonlyArray<string>;
+
+/** A string as one single-quoted shell word. */
+export function shellQuote(s: string): string {
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const STRICT = "set -euo pipefail";
+
+/** The script at `file` with `readonly NAME=value` lines for every parameter. */
+export function renderScript(file: string, params: Readonly<Record<string, ScriptParam>>): string {
+    const body = fs.readFileSync(file, "utf8");
+    const at = body.indexOf(`${STRICT}\n`);
+    if (!body.startsWith("#!/usr/bin/env bash\n") || at < 0) throw new Error(`${file} must start with #!/usr/bin/env bash and hold '${STRICT}'`);
+    const lines = Object.keys(params)
+        .sort()
+        .map((name) => {
+            if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new Error(`bad parameter name ${name}`);
+            const v = params[name];
+            const value = Array.isArray(v) ? `(${v.map(shellQuote).join(" ")})` : shellQuote(String(v));
+            // A literal `$` in a value is meant for the node (e.g. a config file); say so to shellcheck.
+            const literal = value.includes("$") ? "# shellcheck disable=SC2016 # literal text, not expanded here\n" : "";
+            return `${literal}readonly ${name}=${value}`;
+        });
+    const end = at + STRICT.length + 1;
+    return body.slice(0, end) + (lines.length ? lines.join("\n") + "\n" : "") + body.slice(end);
+}
+
+const DELIMITER = "OSLO_MESH_SCRIPT";
+
+/**
+ * A command line that runs `script` with bash on a host whose login shell may be sh,
+ * keeping standard input free for secrets. With `sudo`, it runs as root.
+ */
+export function bashCommand(script: string, opts: { sudo: boolean }): string {
+    if (script.includes(`\n${DELIMITER}\n`)) throw new Error(`a script must not contain the line ${DELIMITER}`);
+    const run = opts.sudo ? `sudo -n bash "$f"` : `bash "$f"`;
+    return [
+        `f=$(mktemp) && cat >"$f" <<'${DELIMITER}'`,
+        script.endsWith("\n") ? script.slice(0, -1) : script,
+        DELIMITER,
+        `${run}; rc=$?; rm -f "$f"; exit $rc`,
+        "",
+    ].join("\n");
+}

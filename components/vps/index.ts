@@ -1,0 +1,19 @@
+// KVM NVMe VPS nodes: one KvmVps per configured node, placed on the hypervisors.
+import * as pulumi from "@pulumi/pulumi";
+import { LoadedConfig } from "../../stacks/load";
+import { KvmVps } from "./kvmVps";
+import { placeNodes } from "./placement";
+
+export { KvmVps, KvmVpsArgs, SshConnection } from "./kvmVps";
+
+/** Every node of the stack, in config order. Resource names are the node names: renaming a node replaces it. */
+export function createNodes(config: Pick<LoadedConfig, "nodes" | "vps" | "ssh">, opts?: pulumi.ComponentResourceOptions): KvmVps[] {
+    const placements =
+        config.vps.driver === "libvirt"
+            ? placeNodes(config.nodes, config.vps.hypervisors)
+            : config.nodes.map((node) => ({ node, hypervisor: undefined }));
+    return placements.map(
+        ({ node, hypervisor }) =>
+            new KvmVps(node.name, { node, driver: config.vps.driver, hypervisor, image: config.vps.image, ssh: config.ssh }, opts),
+    );
+}

@@ -1,0 +1,84 @@
+// One node of the cluster: a KVM VM made through libvirt, or an existing VPS from the
+// inventory. Either way the same outputs come out, so nothing downstream knows the driver.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { CloudInit, HypervisorConfig, NodeConfig, parseCreatedIp, renderCloudInit, renderCreateScript, renderDeleteScript } from "./render";
+import { bashCommand } from "../shared/script";
+
+/** How to reach a node (or a hypervisor) over SSH; `privateKey` is a secret, absent when the SSH agent is used. */
+export interface SshConnection {
+    readonly host: string;
+    readonly user: string;
+    readonly port: number;
+    readonly privateKey?: string;
+}
+
+export interface KvmVpsArgs {
+    /** The node as configured in `oslo-mesh:nodes`. */
+    readonly node: NodeConfig;
+    /** libvirt: the program creates the VM; inventory: the VPS exists already. */
+    readonly driver: "libvirt" | "inventory";
+    /** The hypervisor that hosts the VM (libvirt driver only). */
+    readonly hypervisor?: HypervisorConfig;
+    /** The base cloud image and the kernel arguments it boots with. */
+    readonly image: { readonly url: string; readonly kernelArgs: ReadonlyArray<string> };
+    /** The admin account on the node and on the hypervisor. */
+    readonly ssh: { readonly user: string; readonly publicKey: string; readonly privateKey?: pulumi.Output<string> };
+}
+
+export class KvmVps extends pulumi.ComponentResource {
+    /** The node's name, also its hostname and the libvirt domain's name. */
+    readonly nodeName: string;
+    readonly role: NodeConfig["role"];
+    /** Public address: static from the config, or the DHCP lease the VM got. */
+    readonly publicIp: pulumi.Output<string>;
+    /** Address for cluster traffic (the public one unless privateIp is set). */
+    readonly privateIp: pulumi.Output<string>;
+    /** SSH to the node as the admin user; secret when it holds the private key. */
+    readonly connection: pulumi.Output<SshConnection>;
+    /** The cloud-init seed the VM boots with (libvirt driver). */
+    readonly cloudInit?: CloudInit;
+
+    constructor(name: string, args: KvmVpsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("oslo-mesh:vps:KvmVps", name, {}, opts);
+        const { node } = args;
+        this.nodeName = node.name;
+        this.role = node.role;
+
+        let publicIp: pulumi.Output<string>;
+        if (args.driver === "inventory") {
+            if (!node.ip) throw new Error(`node ${node.name}: the inventory driver needs its ip`);
+            publicIp = pulumi.output(node.ip);
+        } else {
+            const hypervisor = args.hypervisor;
+            if (!hypervisor) throw new Error(`node ${node.name}: the libvirt driver needs a hypervisor`);
+            this.cloudInit = renderCloudInit({ node, hypervisor, sshUser: args.ssh.user, sshPublicKey: args.ssh.publicKey, kernelArgs: args.image.kernelArgs });
+            const sudo = hypervisor.host !== undefined && hypervisor.user !== "root";
+            const create = bashCommand(renderCreateScript({ node, hypervisor, imageUrl: args.image.url, cloudInit: this.cloudInit }), { sudo });
+            const del = bashCommand(renderDeleteScript({ node, hypervisor }), { sudo });
+            // The VM is replaced, not updated, when what it was made from changes; the old one must go first (same name).
+            const childOpts: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
+            const vm =
+                hypervisor.host === undefined
+                    ? new command.local.Command(`${name}-vm`, { create, delete: del }, childOpts)
+                    : new command.remote.Command(
+                          `${name}-vm`,
+                          {
+                              connection: { host: hypervisor.host, user: hypervisor.user, port: hypervisor.port, privateKey: args.ssh.privateKey, dialErrorLimit: 20 },
+                              create,
+                              delete: del,
+                          },
+                          childOpts,
+                      );
+            // A static address is known from the config; a DHCP one only once the VM has its lease.
+            publicIp = hypervisor.subnet ? pulumi.output(node.ip!) : vm.stdout.apply(parseCreatedIp);
+        }
+        this.publicIp = publicIp;
+        this.privateIp = node.privateIp ? pulumi.output(node.privateIp) : publicIp;
+        const privateKey = args.ssh.privateKey;
+        this.connection = pulumi
+            .all([publicIp, privateKey])
+            .apply(([host, key]) => ({ host, user: args.ssh.user, port: 22, ...(key === undefined ? {} : { privateKey: key }) }));
+        this.registerOutputs({ publicIp: this.publicIp, privateIp: this.privateIp });
+    }
+}

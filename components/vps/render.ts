@@ -1,0 +1,144 @@
+// Pure renders for one VPS node: cloud-init NoCloud seed and the libvirt scripts.
+import * as crypto from "crypto";
+import * as path from "path";
+import * as jsyaml from "js-yaml";
+import { StackConfig } from "../../stacks/schema";
+import { prefixLength } from "../shared/net";
+import { renderScript } from "../shared/script";
+
+export type NodeConfig = StackConfig["nodes"][number];
+export type HypervisorConfig = StackConfig["vps"]["hypervisors"][number];
+
+export interface CloudInitInput {
+    readonly node: Pick<NodeConfig, "name" | "ip">;
+    /** The hypervisor that addresses the node; absent for DHCP. */
+    readonly hypervisor: HypervisorConfig;
+    readonly sshUser: string;
+    readonly sshPublicKey: string;
+    readonly kernelArgs: ReadonlyArray<string>;
+}
+
+export interface CloudInit {
+    readonly userData: string;
+    readonly metaData: string;
+    readonly networkConfig: string;
+}
+
+/** The NoCloud seed: hostname, the admin user and key, cgroup v1 kernel arguments, and the network. */
+export function renderCloudInit(input: CloudInitInput): CloudInit {
+    const args = input.kernelArgs.join(" ");
+    const userData = {
+        hostname: input.node.name,
+        manage_etc_hosts: true,
+        users: [
+            {
+                name: input.sshUser,
+                sudo: "ALL=(ALL) NOPASSWD:ALL",
+                shell: "/bin/bash",
+                lock_passwd: true,
+                ssh_authorized_keys: [input.sshPublicKey.trim()],
+            },
+        ],
+        disable_root: true,
+        ssh_pwauth: false,
+        growpart: { mode: "auto", devices: ["/"] },
+        write_files: args
+            ? [
+                  {
+                      path: "/etc/default/grub.d/90-oslo-mesh.cfg",
+                      permissions: "0644",
+                      content: `GRUB_CMDLINE_LINUX_DEFAULT="\${GRUB_CMDLINE_LINUX_DEFAULT} ${args}"\n`,
+                  },
+              ]
+            : [],
+        runcmd: args ? [["update-grub"]] : [],
+        // The kubelet of Kubernetes 1.15 needs cgroup v1: reboot into it if the image came up with v2.
+        power_state: args ? { mode: "reboot", condition: "test -f /sys/fs/cgroup/cgroup.controllers", message: "rebooting into cgroup v1" } : undefined,
+    };
+    const ethernet = input.hypervisor.subnet
+        ? {
+              match: { name: "en*" },
+              addresses: [`${input.node.ip}/${prefixLength(input.hypervisor.subnet)}`],
+              gateway4: input.hypervisor.gateway,
+              nameservers: { addresses: [...input.hypervisor.nameservers] },
+          }
+        : { match: { name: "en*" }, dhcp4: true };
+    const dump = (o: object) => jsyaml.dump(o, { lineWidth: -1, noRefs: true });
+    return {
+        userData: "#cloud-config\n" + dump(JSON.parse(JSON.stringify(userData))),
+        metaData: dump({ "instance-id": input.node.name, "local-hostname": input.node.name }),
+        networkConfig: dump({ version: 2, ethernets: { primary: ethernet } }),
+    };
+}
+
+/** Settings of the libvirt scripts that differ between a real hypervisor and the test suite's. */
+export interface LibvirtHostSettings {
+    readonly uri: string;
+    /** kvm on hypervisors; qemu where KVM acceleration is refused (the tests). */
+    readonly virtType: string;
+    /** host-passthrough on hypervisors; a QEMU model under plain emulation. */
+    readonly cpu: string;
+    readonly osVariant: string;
+    readonly ipWaitSeconds: number;
+}
+
+export const HYPERVISOR_SETTINGS: LibvirtHostSettings = {
+    uri: "qemu:///system",
+    virtType: "kvm",
+    cpu: "host-passthrough",
+    osVariant: "ubuntu20.04",
+    ipWaitSeconds: 300,
+};
+
+export interface CreateScriptInput {
+    readonly node: NodeConfig;
+    readonly hypervisor: HypervisorConfig;
+    readonly imageUrl: string;
+    readonly cloudInit: CloudInit;
+    readonly host?: LibvirtHostSettings;
+}
+
+/** The base image's volume name: one per image URL, shared by the nodes of a hypervisor. */
+export function baseVolumeName(imageUrl: string): string {
+    return `oslo-mesh-base-${crypto.createHash("sha256").update(imageUrl).digest("hex").slice(0, 12)}`;
+}
+
+export function renderCreateScript(input: CreateScriptInput): string {
+    const h = input.host ?? HYPERVISOR_SETTINGS;
+    const mode = input.hypervisor.bridge ? "bridge" : input.hypervisor.network ? "network" : "none";
+    return renderScript(path.join(__dirname, "libvirt-create.sh"), {
+        LIBVIRT_URI: h.uri,
+        DOMAIN: input.node.name,
+        POOL: input.hypervisor.pool,
+        BASE_IMAGE_URL: input.imageUrl,
+        BASE_VOLUME: baseVolumeName(input.imageUrl),
+        DISK_GIB: input.node.diskGiB,
+        VCPUS: input.node.vcpus,
+        MEMORY_MIB: input.node.memoryMiB,
+        CPU: h.cpu,
+        VIRT_TYPE: h.virtType,
+        OS_VARIANT: h.osVariant,
+        NETWORK_MODE: mode,
+        NETWORK_NAME: input.hypervisor.network ?? "",
+        BRIDGE: input.hypervisor.bridge ?? "",
+        STATIC_IP: input.hypervisor.subnet ? (input.node.ip ?? "") : "",
+        IP_WAIT_SECONDS: h.ipWaitSeconds,
+        USER_DATA: input.cloudInit.userData,
+        META_DATA: input.cloudInit.metaData,
+        NETWORK_CONFIG: input.cloudInit.networkConfig,
+    });
+}
+
+export function renderDeleteScript(input: { node: Pick<NodeConfig, "name">; hypervisor: Pick<HypervisorConfig, "pool">; host?: Pick<LibvirtHostSettings, "uri"> }): string {
+    return renderScript(path.join(__dirname, "libvirt-delete.sh"), {
+        LIBVIRT_URI: (input.host ?? HYPERVISOR_SETTINGS).uri,
+        DOMAIN: input.node.name,
+        POOL: input.hypervisor.pool,
+    });
+}
+
+/** The address the create script printed last (`ip=...`); empty when it printed none. */
+export function parseCreatedIp(stdout: string): string {
+    const lines = stdout.trim().split("\n").filter((l) => l.startsWith("ip="));
+    return lines.length ? lines[lines.length - 1].slice(3) : "";
+}
