@@ -1,4 +1,5 @@
 // oslo-mesh: KVM NVMe VPS nodes -> kubeadm Kubernetes -> Istio 1.3.3 -> mesh policy.
+import { KubeadmCluster, nodeCidrs } from "./components/kubernetes";
 import { createNodes } from "./components/vps";
 import { loadStackConfig } from "./stacks/load";
 
@@ -6,6 +7,14 @@ import { loadStackConfig } from "./stacks/load";
 const config = loadStackConfig();
 
 const nodes = createNodes(config);
+const cluster = new KubeadmCluster(config.stack, {
+    nodes,
+    kubernetes: config.kubernetes,
+    clusterName: `oslo-mesh-${config.stack}`,
+    nodeCidrs: nodeCidrs(config),
+});
 
 export const environment = config.environment;
 export const nodeAddresses = Object.fromEntries(nodes.map((n) => [n.nodeName, n.publicIp]));
+export const apiServer = cluster.endpoint;
+export const kubeconfig = cluster.kubeconfig;

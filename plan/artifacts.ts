@@ -24,7 +24,8 @@ export function collectArtifacts(plan: Plan, invokes: ReadonlyArray<RecordedInvo
         if (COMMAND_TYPES.has(r.type)) {
             for (const [field, ext] of COMMAND_FIELDS) {
                 const v = r.inputs[field];
-                if (typeof v === "string") out.push({ file: `commands/${safe(r.name)}.${field}.${ext}`, content: v });
+                // Values known only at `pulumi up` ("[unknown]") or secret ("[secret]") have no file.
+                if (typeof v === "string" && v !== "[unknown]" && v !== "[secret]") out.push({ file: `commands/${safe(r.name)}.${field}.${ext}`, content: v });
             }
         } else if (r.custom && r.type.startsWith("kubernetes:") && r.type !== "pulumi:providers:kubernetes") {
             out.push({ file: `kubernetes/${safe(r.name)}.yaml`, content: jsyaml.dump(r.inputs, { noRefs: true, sortKeys: false }) });

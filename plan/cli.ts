@@ -46,6 +46,8 @@ async function main(): Promise<void> {
     } catch (e) {
         return fail([(e as Error).message]);
     }
+    // `npm run plan -- --json | head` closes the pipe early: that is not an error.
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => process.exit(e.code === "EPIPE" ? 0 : 1));
     // A rejected promise inside the program (e.g. in an apply) must fail the plan, not vanish.
     process.on("unhandledRejection", (e) => fail([`plan failed: ${(e as Error)?.message ?? String(e)}`]));
     try {

@@ -1,4 +1,5 @@
 // Runs the real index.ts under the mock runtime and returns what `pulumi preview` would register.
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockRecorder, redact, settled, startMockRuntime } from "./mocks";
@@ -32,6 +33,10 @@ export interface PlanOptions {
 /** Evaluates the program once. Call once per process: Pulumi's runtime state is global. */
 export async function runPlan(opts: PlanOptions): Promise<{ plan: Plan; recorder: MockRecorder }> {
     const configFile = opts.configFile ?? path.join(PROJECT_DIR, `Pulumi.${opts.stack}.yaml`);
+    if (!fs.existsSync(configFile)) {
+        const stacks = fs.readdirSync(PROJECT_DIR).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).map((f) => f.split(".")[1]);
+        throw new Error(`no stack file ${configFile}; stacks here: ${stacks.join(", ")} (or give --config-file)`);
+    }
     const config = readStackFile(configFile);
     // Offline there is no chart to render: Helm charts appear with their values but without
     // their objects, which Helm renders at `pulumi up`.

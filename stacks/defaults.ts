@@ -20,6 +20,12 @@ const common = {
         serviceCidr: "10.96.0.0/12",
         clusterDomain: "cluster.local",
         downloadBaseUrl: "https://dl.k8s.io",
+        githubBaseUrl: "https://github.com",
+        crictlVersion: "1.15.0",
+        cniPluginsVersion: "0.7.5",
+        // containerd 1.3 is validated with Kubernetes 1.15; this is Ubuntu 20.04's own build of it.
+        containerdVersion: "1.3.3-0ubuntu2",
+        cni: { manifestUrl: "https://docs.projectcalico.org/v3.10/manifests/calico.yaml" },
     },
     istio: {
         version: "1.3.3",

@@ -92,6 +92,20 @@ export const sections = {
         adminCidrs: z.array(z.string()).min(1),
         /** Base of the release binaries (official: https://dl.k8s.io); a mirror for air-gapped sites. */
         downloadBaseUrl: z.url(),
+        /** Base of the GitHub release downloads (crictl, CNI plugins); a mirror for air-gapped sites. */
+        githubBaseUrl: z.url(),
+        /** cri-tools release of crictl, e.g. 1.15.0. */
+        crictlVersion: z.string().regex(/^\d+\.\d+\.\d+$/, "must be a version such as 1.15.0"),
+        /** containernetworking/plugins release, e.g. 0.7.5. */
+        cniPluginsVersion: z.string().regex(/^\d+\.\d+\.\d+$/, "must be a version such as 0.7.5"),
+        /** The Ubuntu package version of containerd, held at that version. */
+        containerdVersion: z.string().min(1),
+        cni: z.strictObject({
+            /** The Calico manifest applied after kubeadm init. */
+            manifestUrl: z.url(),
+            /** Its sha256; without it the manifest is applied unverified, with a warning. */
+            manifestSha256: z.string().regex(/^[a-f0-9]{64}$/, "must be a sha256 in hex").optional(),
+        }),
     }),
     istio: z.strictObject({
         version: z.string(),

@@ -11,6 +11,17 @@ export const LIBVIRT_DEFAULT_NETWORK_CIDR = "192.168.122.0/24";
 
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
 
+/** The CIDR a hypervisor's nodes get their addresses in: its subnet, or libvirt's default network. */
+export function hypervisorCidr(h: Pick<StackConfig["vps"]["hypervisors"][number], "subnet" | "network">): string | undefined {
+    return h.subnet ?? (h.network === "default" ? LIBVIRT_DEFAULT_NETWORK_CIDR : undefined);
+}
+
+/** Where the cluster's nodes talk to each other from, for the host firewall. */
+export function nodeCidrs(cfg: Pick<StackConfig, "vps" | "nodes">): string[] {
+    if (cfg.vps.driver === "inventory") return [...new Set(cfg.nodes.flatMap((n) => [n.ip, n.privateIp]).filter((x): x is string => !!x).map((ip) => `${ip}/32`))];
+    return [...new Set(cfg.vps.hypervisors.map(hypervisorCidr).filter((x): x is string => !!x))];
+}
+
 /** host and port of a control-plane endpoint such as `k8s.example.no:6443`. */
 export function splitEndpoint(endpoint: string): { host: string; port: number } {
     const m = /^(.*?)(?::(\d+))?$/.exec(endpoint)!;
@@ -28,6 +39,10 @@ export function checkKubernetes(cfg: Pick<StackConfig, "kubernetes" | "nodes" | 
     const controlPlanes = cfg.nodes.filter((n) => n.role === "control-plane");
     if (controlPlanes.length === 0) p.add(["nodes"], "expected at least one node with role control-plane");
 
+    if (v && semver.satisfies(v, SUPPORTED_KUBERNETES) && controlPlanes.length > 1 && semver.lt(v, "1.15.0")) {
+        p.add(["kubernetes", "version"], `${controlPlanes.length} control-plane nodes need Kubernetes 1.15: its kubeadm config (v1beta2) carries the certificate key that joins them; got ${v}`);
+    }
+
     const ranges: Array<{ path: Array<string | number>; text: string; cidr: Cidr }> = [];
     const addRange = (path: Array<string | number>, text: string) => {
         const cidr = parseCidr(text);
@@ -36,8 +51,8 @@ export function checkKubernetes(cfg: Pick<StackConfig, "kubernetes" | "nodes" | 
     addRange(["kubernetes", "podCidr"], k.podCidr);
     addRange(["kubernetes", "serviceCidr"], k.serviceCidr);
     cfg.vps.hypervisors.forEach((h, i) => {
-        if (h.subnet) addRange(["vps", "hypervisors", i, "subnet"], h.subnet);
-        else if (h.network === "default") addRange(["vps", "hypervisors", i, "network"], LIBVIRT_DEFAULT_NETWORK_CIDR);
+        const cidr = hypervisorCidr(h);
+        if (cidr) addRange(["vps", "hypervisors", i, h.subnet ? "subnet" : "network"], cidr);
     });
     for (let i = 0; i < ranges.length; i++) {
         for (let j = i + 1; j < ranges.length; j++) {

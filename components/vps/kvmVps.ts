@@ -30,6 +30,8 @@ export class KvmVps extends pulumi.ComponentResource {
     /** The node's name, also its hostname and the libvirt domain's name. */
     readonly nodeName: string;
     readonly role: NodeConfig["role"];
+    /** The admin user the node is reached as over SSH. */
+    readonly sshUser: string;
     /** Public address: static from the config, or the DHCP lease the VM got. */
     readonly publicIp: pulumi.Output<string>;
     /** Address for cluster traffic (the public one unless privateIp is set). */
@@ -44,6 +46,7 @@ export class KvmVps extends pulumi.ComponentResource {
         const { node } = args;
         this.nodeName = node.name;
         this.role = node.role;
+        this.sshUser = args.ssh.user;
 
         let publicIp: pulumi.Output<string>;
         if (args.driver === "inventory") {
@@ -71,7 +74,7 @@ export class KvmVps extends pulumi.ComponentResource {
                           childOpts,
                       );
             // A static address is known from the config; a DHCP one only once the VM has its lease.
-            publicIp = hypervisor.subnet ? pulumi.output(node.ip!) : vm.stdout.apply(parseCreatedIp);
+            publicIp = hypervisor.bridge ? pulumi.output(node.ip!) : vm.stdout.apply(parseCreatedIp);
         }
         this.publicIp = publicIp;
         this.privateIp = node.privateIp ? pulumi.output(node.privateIp) : publicIp;

@@ -55,10 +55,10 @@ export function renderCloudInit(input: CloudInitInput): CloudInit {
         // The kubelet of Kubernetes 1.15 needs cgroup v1: reboot into it if the image came up with v2.
         power_state: args ? { mode: "reboot", condition: "test -f /sys/fs/cgroup/cgroup.controllers", message: "rebooting into cgroup v1" } : undefined,
     };
-    const ethernet = input.hypervisor.subnet
+    const ethernet = input.hypervisor.bridge
         ? {
               match: { name: "en*" },
-              addresses: [`${input.node.ip}/${prefixLength(input.hypervisor.subnet)}`],
+              addresses: [`${input.node.ip}/${prefixLength(input.hypervisor.subnet!)}`],
               gateway4: input.hypervisor.gateway,
               nameservers: { addresses: [...input.hypervisor.nameservers] },
           }
@@ -121,7 +121,7 @@ export function renderCreateScript(input: CreateScriptInput): string {
         NETWORK_MODE: mode,
         NETWORK_NAME: input.hypervisor.network ?? "",
         BRIDGE: input.hypervisor.bridge ?? "",
-        STATIC_IP: input.hypervisor.subnet ? (input.node.ip ?? "") : "",
+        STATIC_IP: input.hypervisor.bridge ? (input.node.ip ?? "") : "",
         IP_WAIT_SECONDS: h.ipWaitSeconds,
         USER_DATA: input.cloudInit.userData,
         META_DATA: input.cloudInit.metaData,

@@ -37,16 +37,18 @@ export function checkVps(cfg: Pick<StackConfig, "environment" | "ssh" | "vps" | 
     cfg.vps.hypervisors.forEach((h, i) => {
         if (hypervisors.has(h.name)) p.add(["vps", "hypervisors", i, "name"], `duplicate hypervisor name "${h.name}"`);
         hypervisors.set(h.name, h);
-        const isStatic = h.bridge !== undefined || h.subnet !== undefined || h.gateway !== undefined;
-        if (isStatic && h.network !== undefined) {
+        const at = (key: string) => ["vps", "hypervisors", i, key];
+        if (h.bridge !== undefined && h.network !== undefined) {
             p.add(["vps", "hypervisors", i], "set either network (DHCP from a libvirt network) or bridge, subnet and gateway (static addresses), not both");
-        } else if (isStatic) {
-            for (const key of ["bridge", "subnet", "gateway"] as const) {
-                if (h[key] === undefined) p.add(["vps", "hypervisors", i, key], "required for static addressing (bridge, subnet and gateway go together)");
-            }
+        } else if (h.bridge !== undefined) {
+            if (h.subnet === undefined) p.add(at("subnet"), "required for static addressing (bridge, subnet and gateway go together)");
+            if (h.gateway === undefined) p.add(at("gateway"), "required for static addressing (bridge, subnet and gateway go together)");
             const subnet = h.subnet ? parseCidr(h.subnet) : undefined;
-            if (subnet && h.gateway && !cidrContains(subnet, h.gateway)) p.add(["vps", "hypervisors", i, "gateway"], `${h.gateway} is outside the subnet ${h.subnet}`);
-        } else if (h.network === undefined) {
+            if (subnet && h.gateway && !cidrContains(subnet, h.gateway)) p.add(at("gateway"), `${h.gateway} is outside the subnet ${h.subnet}`);
+        } else if (h.network !== undefined) {
+            if (h.gateway !== undefined) p.add(at("gateway"), `the libvirt network ${h.network} hands out the gateway by DHCP; remove it`);
+            if (h.subnet === undefined && h.network !== "default") p.add(at("subnet"), `required: the CIDR of the libvirt network ${h.network} (the firewall and the CIDR checks need it)`);
+        } else {
             p.add(["vps", "hypervisors", i], "expected network (a libvirt network for DHCP) or bridge, subnet and gateway (static addresses)");
         }
     });
@@ -86,13 +88,13 @@ export function checkVps(cfg: Pick<StackConfig, "environment" | "ssh" | "vps" | 
         }
         // Without an explicit hypervisor the node is placed by spreadNodes; every hypervisor must then fit it.
         for (const target of h ? [h] : [...hypervisors.values()]) {
-            if (target.subnet === undefined) {
+            if (target.bridge === undefined) {
                 if (n.ip !== undefined && target.network !== undefined) p.add(at("ip"), `hypervisor "${target.name}" hands out addresses by DHCP (network ${target.network}); remove the ip`);
                 continue;
             }
             if (n.ip === undefined) p.add(at("ip"), `required: hypervisor "${target.name}" uses static addresses in ${target.subnet}`);
             else {
-                const subnet = parseCidr(target.subnet);
+                const subnet = target.subnet ? parseCidr(target.subnet) : undefined;
                 if (subnet && !cidrContains(subnet, n.ip)) p.add(at("ip"), `${n.ip} is outside the subnet ${target.subnet} of hypervisor "${target.name}"`);
             }
         }

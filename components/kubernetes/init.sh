@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Initialises the first control-plane node with kubeadm, once. The bootstrap token and the
+# certificate key arrive on standard input (`token=...`, `certificateKey=...`), never as
+# arguments or in a log. kubeadm's own output (which names the certificate key) goes to a
+# root-only log on the node. Prints the CA certificate hash that joining nodes pin.
+set -euo pipefail
+
+phase() { echo "[init ${NODE_NAME}] $*" >&2; }
+token="" certificate_key=""
+while IFS='=' read -r key value; do
+  case "${key}" in
+    token) token="${value}" ;;
+    certificateKey) certificate_key="${value}" ;;
+  esac
+done
+[[ "${token}" =~ ^[a-z0-9]{6}\.[a-z0-9]{16}$ ]] || { echo "no valid bootstrap token on standard input" >&2; exit 1; }
+[[ "${certificate_key}" =~ ^[a-f0-9]{64}$ ]] || { echo "no valid certificate key on standard input" >&2; exit 1; }
+
+conf_dir="${ROOT}/etc/kubernetes/oslo-mesh"
+mkdir -p "${conf_dir}" "${ROOT}/var/log/oslo-mesh"
+chmod 0700 "${conf_dir}"
+config="${conf_dir}/kubeadm-init.yaml"
+umask 077
+# Substituted in bash, so the secrets never appear on a command line.
+rendered="${KUBEADM_CONFIG//__BOOTSTRAP_TOKEN__/${token}}"
+printf '%s\n' "${rendered//__CERTIFICATE_KEY__/${certificate_key}}" >"${config}"
+
+if [ -f "${ROOT}/etc/kubernetes/admin.conf" ]; then
+  phase "already initialised"
+else
+  phase "kubeadm init (Kubernetes ${K8S_VERSION}); its log: /var/log/oslo-mesh/kubeadm-init.log"
+  args=(init --config "${config}" --skip-token-print)
+  # Several control planes: upload the certificates, encrypted with the key from the config.
+  if [ "${UPLOAD_CERTS}" = true ]; then args+=(--upload-certs); fi
+  if ! kubeadm "${args[@]}" >"${ROOT}/var/log/oslo-mesh/kubeadm-init.log" 2>&1; then
+    echo "kubeadm init failed; see /var/log/oslo-mesh/kubeadm-init.log on ${NODE_NAME}" >&2
+    exit 1
+  fi
+fi
+
+# The hash joining nodes pin: sha256 of the CA's public key (DER), as kubeadm prints it.
+ca="${ROOT}/etc/kubernetes/pki/ca.crt"
+hash=$(openssl x509 -pubkey -noout -in "${ca}" | openssl pkey -pubin -outform der | sha256sum | awk '{ print $1 }')
+echo "caCertHash=sha256:${hash}"

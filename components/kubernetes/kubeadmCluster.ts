@@ -1,0 +1,148 @@
+// Turns the nodes into a Kubernetes cluster with kubeadm over SSH, in the order kubeadm
+// needs: every node prepared in parallel; the first control plane initialised; further
+// control planes joined one at a time; workers joined in parallel, each waiting only for
+// the init and its own node. Hands out the kubeconfig (secret) and a Kubernetes provider.
+import * as command from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { KvmVps } from "../vps";
+import { bashCommand } from "../shared/script";
+import {
+    KubernetesConfig,
+    parseCaCertHash,
+    renderAdmitConfig,
+    renderCniScript,
+    renderFirewallScript,
+    renderInitConfig,
+    renderInitScript,
+    renderJoinConfig,
+    renderJoinScript,
+    renderKubeconfigScript,
+    renderLifecycleScript,
+    renderPrepareScript,
+    renderResetScript,
+    secretsStdin,
+    joinStdin,
+    ClusterShape,
+} from "./render";
+import { splitEndpoint } from "./validate";
+
+export interface KubeadmClusterArgs {
+    /** The nodes as the vps component made them; the first control plane runs kubeadm init. */
+    readonly nodes: ReadonlyArray<KvmVps>;
+    /** `oslo-mesh:kubernetes`. */
+    readonly kubernetes: KubernetesConfig;
+    /** The cluster's name in kubeadm and in the kubeconfig. */
+    readonly clusterName: string;
+    /** CIDRs the nodes talk to each other from (node subnets), for the host firewall. */
+    readonly nodeCidrs: ReadonlyArray<string>;
+}
+
+export class KubeadmCluster extends pulumi.ComponentResource {
+    /** The admin kubeconfig. Secret. */
+    readonly kubeconfig: pulumi.Output<string>;
+    /** A Kubernetes provider for this cluster, for the Istio and mesh components. */
+    readonly provider: k8s.Provider;
+    /** host:port of the API server. */
+    readonly endpoint: pulumi.Output<string>;
+
+    constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("oslo-mesh:kubernetes:KubeadmCluster", name, {}, opts);
+        const k = args.kubernetes;
+        const controlPlanes = args.nodes.filter((n) => n.role === "control-plane");
+        const workers = args.nodes.filter((n) => n.role !== "control-plane");
+        const first = controlPlanes[0];
+        if (!first) throw new Error("a cluster needs a control-plane node");
+        const ha = controlPlanes.length > 1;
+        const parent = { parent: this };
+
+        // A kubeadm bootstrap token is [a-z0-9]{6}.[a-z0-9]{16}; the certificate key 32 bytes in hex.
+        const tokenId = new random.RandomPassword(`${name}-token-id`, { length: 6, upper: false, special: false }, parent);
+        const tokenSecret = new random.RandomPassword(`${name}-token-secret`, { length: 16, upper: false, special: false }, parent);
+        const certificateKey = new random.RandomPassword(`${name}-certificate-key`, { length: 64, upper: false, lower: false, numeric: true, special: true, overrideSpecial: "abcdef" }, parent);
+        const secrets = pulumi.secret(pulumi.all([tokenId.result, tokenSecret.result, certificateKey.result]).apply(([id, s, key]) => secretsStdin(`${id}.${s}`, key)));
+
+        const endpoint = k.controlPlaneEndpoint ? pulumi.output(k.controlPlaneEndpoint) : first.privateIp.apply((ip) => `${ip}:6443`);
+        this.endpoint = endpoint;
+        const shape = endpoint.apply((e): ClusterShape => ({ k, clusterName: args.clusterName, endpoint: e, ha }));
+        const { port: apiPort } = splitEndpoint(k.controlPlaneEndpoint ?? "x:6443");
+
+        const ssh = (node: KvmVps) => node.connection.apply((c) => ({ ...c, dialErrorLimit: 60, perDialTimeout: 15 }));
+        const sudo = (node: KvmVps) => node.sshUser !== "root";
+        // Every script converges whatever it finds, so a change re-runs it in place (update),
+        // never delete + create.
+        const converge = (
+            resourceName: string,
+            node: KvmVps,
+            script: pulumi.Input<string>,
+            extra: Partial<command.remote.CommandArgs>,
+            dependsOn: pulumi.Resource[],
+            more: pulumi.CustomResourceOptions = {},
+        ) => {
+            const create = pulumi.output(script).apply((s) => bashCommand(s, { sudo: sudo(node) }));
+            return new command.remote.Command(resourceName, { connection: ssh(node), create, update: create, ...extra }, { parent: this, dependsOn, ...more });
+        };
+
+        // 1. Every node, in parallel: prepare and firewall.
+        const prepared = new Map<KvmVps, pulumi.Resource[]>();
+        for (const node of args.nodes) {
+            const prepare = converge(`${node.nodeName}-prepare`, node, renderPrepareScript(node.nodeName, k), {}, [node]);
+            const firewall = converge(
+                `${node.nodeName}-firewall`,
+                node,
+                renderFirewallScript(node.nodeName, node.role, { adminCidrs: k.adminCidrs, clusterCidrs: args.nodeCidrs, podCidr: k.podCidr, apiPort }),
+                {},
+                [node],
+            );
+            prepared.set(node, [prepare, firewall]);
+        }
+
+        // 2. kubeadm init on the first control plane; it prints the CA hash the others pin.
+        const initConfig = pulumi
+            .all([shape, first.privateIp, first.publicIp])
+            .apply(([s, privateIp, publicIp]) => renderInitConfig(s, { name: first.nodeName, ip: privateIp }, [publicIp, privateIp]));
+        const init = converge(`${name}-init`, first, initConfig.apply((c) => renderInitScript(first.nodeName, k, c, ha)), { stdin: secrets }, prepared.get(first)!);
+        const joinSecrets = pulumi.secret(pulumi.all([secrets, init.stdout]).apply(([s, out]) => joinStdin(s, parseCaCertHash(out))));
+        const cni = converge(`${name}-cni`, first, renderCniScript(k), {}, [init]);
+
+        // 3. The other nodes: admitted on the first control plane, joined, then watched until registered.
+        const admitConfig = shape.apply(renderAdmitConfig);
+        const join = (node: KvmVps, controlPlane: boolean, after: pulumi.Resource[]) => {
+            const admit = converge(
+                `${node.nodeName}-admit`,
+                first,
+                admitConfig.apply((c) => renderLifecycleScript("admit", node.nodeName, { admitConfig: c, controlPlane })),
+                { stdin: secrets },
+                [init, ...after],
+            );
+            const joinConfig = pulumi.all([shape, node.privateIp]).apply(([s, ip]) => renderJoinConfig(s, { name: node.nodeName, ip }, controlPlane));
+            const joined = converge(
+                `${node.nodeName}-join`,
+                node,
+                joinConfig.apply((c) => renderJoinScript(node.nodeName, c, controlPlane)),
+                { stdin: joinSecrets, delete: bashCommand(renderResetScript(node.nodeName), { sudo: sudo(node) }) },
+                [...prepared.get(node)!, admit, init],
+            );
+            // Its delete drains the node and removes it from the cluster before kubeadm reset runs on it.
+            const registered = converge(
+                `${node.nodeName}-registered`,
+                first,
+                renderLifecycleScript("wait", node.nodeName),
+                { delete: bashCommand(renderLifecycleScript("remove", node.nodeName), { sudo: sudo(first) }) },
+                [joined],
+            );
+            return registered;
+        };
+        // Control planes one at a time: concurrent control-plane joins fail on 1.15.0.
+        let previous: pulumi.Resource[] = [];
+        for (const cp of controlPlanes.slice(1)) previous = [join(cp, true, previous)];
+        for (const w of workers) join(w, false, []);
+
+        // 4. The kubeconfig, once the pod network is up. Its output never reaches a log.
+        const kubeconfigCmd = converge(`${name}-kubeconfig`, first, renderKubeconfigScript(), { logging: "none" }, [cni], { additionalSecretOutputs: ["stdout"] });
+        this.kubeconfig = pulumi.secret(kubeconfigCmd.stdout);
+        this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: this.kubeconfig, enableServerSideApply: false }, { parent: this });
+        this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig });
+    }
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Prepares a node for kubeadm, in named idempotent phases: wait for cloud-init, check
+# cgroup v1, swap off, kernel modules and sysctls, containerd, then kubeadm, kubelet,
+# kubectl, crictl and the CNI plugins at the configured versions. Every download is
+# verified against its published checksum before anything is installed.
+# ROOT is empty on a node; the tests point it at a sandbox.
+set -euo pipefail
+
+phase() { echo "[prepare ${NODE_NAME}] $*"; }
+# Writes a file only when its content differs; says whether it changed (exit 0) or not (1).
+write_file() { # path mode content
+  local path="${ROOT}$1"
+  if [ -f "${path}" ] && [ "$(cat "${path}")" = "$3" ]; then return 1; fi
+  mkdir -p "$(dirname "${path}")"
+  printf '%s\n' "$3" >"${path}.tmp"
+  chmod "$2" "${path}.tmp"
+  mv "${path}.tmp" "${path}"
+}
+
+phase "waiting for cloud-init"
+if command -v cloud-init >/dev/null; then cloud-init status --wait >/dev/null; fi
+
+phase "checking cgroup v1"
+if [ "$(stat -fc %T "${ROOT}/sys/fs/cgroup")" = "cgroup2fs" ]; then
+  echo "this node booted with cgroup v2; kubelet ${K8S_VERSION} needs cgroup v1 (systemd.unified_cgroup_hierarchy=0)" >&2
+  exit 1
+fi
+
+phase "turning swap off"
+swapoff -a
+if grep -Eq '^[^#].*[[:space:]]swap[[:space:]]' "${ROOT}/etc/fstab"; then
+  sed -i -E 's/^([^#].*[[:space:]]swap[[:space:]].*)$/# \1/' "${ROOT}/etc/fstab"
+fi
+
+phase "kernel modules and sysctls for bridged traffic"
+write_file /etc/modules-load.d/oslo-mesh-k8s.conf 0644 "overlay
+br_netfilter" || true
+modprobe overlay
+modprobe br_netfilter
+if write_file /etc/sysctl.d/99-oslo-mesh-k8s.conf 0644 "net.bridge.bridge-nf-call-iptables = 1
+net.bridge.bridge-nf-call-ip6tables = 1
+net.ipv4.ip_forward = 1"; then
+  sysctl --system >/dev/null
+fi
+
+phase "host packages kubeadm's preflight needs, and containerd"
+missing=()
+for pkg in "${HOST_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "${pkg%%=*}" 2>/dev/null | grep -q "install ok installed" || missing+=("${pkg}")
+done
+if [ "$(dpkg-query -W -f='${Version}' containerd 2>/dev/null || true)" != "${CONTAINERD_VERSION}" ]; then
+  missing+=("containerd=${CONTAINERD_VERSION}")
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades "${missing[@]}" >/dev/null
+  apt-mark hold containerd >/dev/null
+fi
+if write_file /etc/containerd/config.toml 0644 "${CONTAINERD_CONFIG}"; then
+  systemctl restart containerd
+fi
+systemctl enable --now containerd >/dev/null
+
+phase "downloading and verifying the Kubernetes ${K8S_VERSION} tools"
+work=$(mktemp -d)
+trap 'rm -rf "${work}"' EXIT
+stamp_dir="${ROOT}/var/lib/oslo-mesh/artifacts"
+to_install=()
+for i in "${!ARTIFACT_NAMES[@]}"; do
+  name="${ARTIFACT_NAMES[$i]}"
+  url="${ARTIFACT_URLS[$i]}"
+  if [ -f "${stamp_dir}/${name}" ] && [ "$(cat "${stamp_dir}/${name}")" = "${url}" ]; then continue; fi
+  curl -fsSL --retry 3 -o "${work}/${name}" "${url}"
+  curl -fsSL --retry 3 -o "${work}/${name}.sum" "${ARTIFACT_SUM_URLS[$i]}"
+  expected=$(awk '{ print $1; exit }' "${work}/${name}.sum")
+  actual=$("${ARTIFACT_SUM_TOOLS[$i]}" "${work}/${name}" | awk '{ print $1 }')
+  if [ -z "${expected}" ] || [ "${expected}" != "${actual}" ]; then
+    echo "checksum mismatch for ${url}: expected ${expected:-nothing}, got ${actual}; nothing was installed" >&2
+    exit 1
+  fi
+  to_install+=("${i}")
+done
+
+phase "installing ${#to_install[@]} verified download(s)"
+mkdir -p "${ROOT}/usr/local/bin" "${ROOT}/opt/cni/bin" "${stamp_dir}"
+for i in "${to_install[@]}"; do
+  name="${ARTIFACT_NAMES[$i]}"
+  case "${name}" in
+    crictl) tar -xzf "${work}/${name}" -C "${ROOT}/usr/local/bin" crictl ;;
+    cni-plugins) tar -xzf "${work}/${name}" -C "${ROOT}/opt/cni/bin" ;;
+    *) install -m 0755 "${work}/${name}" "${ROOT}/usr/local/bin/${name}" ;;
+  esac
+  printf '%s\n' "${ARTIFACT_URLS[$i]}" >"${stamp_dir}/${name}"
+done
+
+phase "kubelet unit with kubeadm's drop-in, and crictl's endpoint"
+changed=0
+write_file /etc/systemd/system/kubelet.service 0644 "${KUBELET_UNIT}" && changed=1
+write_file /etc/systemd/system/kubelet.service.d/10-kubeadm.conf 0644 "${KUBEADM_DROPIN}" && changed=1
+write_file /etc/crictl.yaml 0644 "runtime-endpoint: unix://${CRI_SOCKET}" || true
+if [ "${changed}" = 1 ]; then systemctl daemon-reload; fi
+systemctl enable kubelet >/dev/null
+phase "ready"

@@ -1,0 +1,239 @@
+// Pure renders for the kubeadm bootstrap: download list, kubeadm configs and every script.
+import * as path from "path";
+import * as jsyaml from "js-yaml";
+import * as semver from "semver";
+import { StackConfig } from "../../stacks/schema";
+import { renderScript } from "../shared/script";
+import { splitEndpoint } from "./validate";
+
+export type KubernetesConfig = StackConfig["kubernetes"];
+
+export const CRI_SOCKET = "/run/containerd/containerd.sock";
+/** Placeholders the scripts replace with the secrets they read on standard input. */
+export const TOKEN_PLACEHOLDER = "__BOOTSTRAP_TOKEN__";
+export const CERTIFICATE_KEY_PLACEHOLDER = "__CERTIFICATE_KEY__";
+/** The CA hash arrives on standard input too, so the join script is known at preview. */
+export const CA_CERT_HASH_PLACEHOLDER = "__CA_CERT_HASH__";
+/** Packages kubeadm's preflight and kube-proxy need on the host. */
+export const HOST_PACKAGES = ["conntrack", "ebtables", "ethtool", "ipset", "iptables", "socat"];
+
+const script = (name: string) => path.join(__dirname, name);
+
+/** kubeadm's config API: v1beta1 for 1.13 and 1.14, v1beta2 from 1.15. */
+export function kubeadmApiVersion(version: string): string {
+    return semver.gte(version, "1.15.0") ? "kubeadm.k8s.io/v1beta2" : "kubeadm.k8s.io/v1beta1";
+}
+
+export interface Artifact {
+    readonly name: string;
+    readonly url: string;
+    readonly sumUrl: string;
+    readonly sumTool: "sha512sum" | "sha256sum";
+}
+
+/** What prepare-node.sh downloads, each with the checksum file its project publishes. */
+export function artifacts(k: Pick<KubernetesConfig, "version" | "downloadBaseUrl" | "githubBaseUrl" | "crictlVersion" | "cniPluginsVersion">): Artifact[] {
+    const base = k.downloadBaseUrl.replace(/\/$/, "");
+    const gh = k.githubBaseUrl.replace(/\/$/, "");
+    // Kubernetes 1.13-1.15 publish .sha512 (and .sha1) beside each binary; .sha256 starts with 1.16.
+    const kube = ["kubeadm", "kubelet", "kubectl"].map((name) => {
+        const url = `${base}/release/v${k.version}/bin/linux/amd64/${name}`;
+        return { name, url, sumUrl: `${url}.sha512`, sumTool: "sha512sum" as const };
+    });
+    const crictl = `${gh}/kubernetes-sigs/cri-tools/releases/download/v${k.crictlVersion}/crictl-v${k.crictlVersion}-linux-amd64.tar.gz`;
+    const cni = `${gh}/containernetworking/plugins/releases/download/v${k.cniPluginsVersion}/cni-plugins-amd64-v${k.cniPluginsVersion}.tgz`;
+    return [
+        ...kube,
+        { name: "crictl", url: crictl, sumUrl: `${crictl}.sha256`, sumTool: "sha256sum" },
+        { name: "cni-plugins", url: cni, sumUrl: `${cni}.sha512`, sumTool: "sha512sum" },
+    ];
+}
+
+const KUBELET_UNIT = `[Unit]
+Description=kubelet: The Kubernetes Node Agent
+Documentation=https://kubernetes.io/docs/home/
+Wants=network-online.target
+After=network-online.target containerd.service
+
+[Service]
+ExecStart=/usr/local/bin/kubelet
+Restart=always
+StartLimitInterval=0
+RestartSec=10
+
+[Install]
+WantedBy=multi-user.target`;
+
+// kubeadm's drop-in as the Kubernetes packages ship it, with the binary where we install it.
+const KUBEADM_DROPIN = `[Service]
+Environment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf"
+Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"
+EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env
+EnvironmentFile=-/etc/default/kubelet
+ExecStart=
+ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS`;
+
+const CONTAINERD_CONFIG = `# oslo-mesh: containerd's defaults, with the CRI plugin on (the kubelet talks to ${CRI_SOCKET}).
+[plugins.cri]
+  sandbox_image = "k8s.gcr.io/pause:3.1"`;
+
+/** Sandboxing for tests: ROOT prefixes every path the scripts write. Empty on nodes. */
+export interface ScriptEnv {
+    readonly root?: string;
+}
+
+export function renderPrepareScript(nodeName: string, k: KubernetesConfig, env: ScriptEnv = {}): string {
+    const list = artifacts(k);
+    return renderScript(script("prepare-node.sh"), {
+        ROOT: env.root ?? "",
+        NODE_NAME: nodeName,
+        K8S_VERSION: k.version,
+        HOST_PACKAGES,
+        CONTAINERD_VERSION: k.containerdVersion,
+        CONTAINERD_CONFIG,
+        ARTIFACT_NAMES: list.map((a) => a.name),
+        ARTIFACT_URLS: list.map((a) => a.url),
+        ARTIFACT_SUM_URLS: list.map((a) => a.sumUrl),
+        ARTIFACT_SUM_TOOLS: list.map((a) => a.sumTool),
+        KUBELET_UNIT,
+        KUBEADM_DROPIN,
+        CRI_SOCKET,
+    });
+}
+
+export interface ClusterShape {
+    readonly k: KubernetesConfig;
+    /** The stack name, for the cluster's name. */
+    readonly clusterName: string;
+    /** host:port every node and kubeconfig uses for the API server. */
+    readonly endpoint: string;
+    /** Whether several control planes share the certificates (upload-certs). */
+    readonly ha: boolean;
+}
+
+export interface NodeIdentity {
+    readonly name: string;
+    /** The address the node's kubelet and API server advertise. */
+    readonly ip: string;
+}
+
+function dump(docs: object[]): string {
+    return docs.map((d) => jsyaml.dump(d, { lineWidth: -1, noRefs: true })).join("---\n");
+}
+
+/** The kubeadm config of the first control plane (InitConfiguration + ClusterConfiguration), secrets as placeholders. */
+export function renderInitConfig(shape: ClusterShape, node: NodeIdentity, extraSans: ReadonlyArray<string>): string {
+    const apiVersion = kubeadmApiVersion(shape.k.version);
+    const { host, port } = splitEndpoint(shape.endpoint);
+    const init: Record<string, unknown> = {
+        apiVersion,
+        kind: "InitConfiguration",
+        bootstrapTokens: [{ token: TOKEN_PLACEHOLDER, ttl: "24h0m0s", description: "oslo-mesh node bootstrap", groups: ["system:bootstrappers:kubeadm:default-node-token"], usages: ["signing", "authentication"] }],
+        localAPIEndpoint: { advertiseAddress: node.ip, bindPort: port },
+        nodeRegistration: { name: node.name, criSocket: CRI_SOCKET, kubeletExtraArgs: { "node-ip": node.ip } },
+    };
+    if (shape.ha) init.certificateKey = CERTIFICATE_KEY_PLACEHOLDER;
+    const cluster = {
+        apiVersion,
+        kind: "ClusterConfiguration",
+        clusterName: shape.clusterName,
+        kubernetesVersion: `v${shape.k.version}`,
+        controlPlaneEndpoint: shape.endpoint,
+        networking: { podSubnet: shape.k.podCidr, serviceSubnet: shape.k.serviceCidr, dnsDomain: shape.k.clusterDomain },
+        apiServer: { certSANs: [...new Set([host, ...extraSans])] },
+    };
+    return dump([init, cluster]);
+}
+
+/** The kubeadm JoinConfiguration of a worker or of a further control plane. */
+export function renderJoinConfig(shape: ClusterShape, node: NodeIdentity, controlPlane: boolean): string {
+    const { port } = splitEndpoint(shape.endpoint);
+    const join: Record<string, unknown> = {
+        apiVersion: kubeadmApiVersion(shape.k.version),
+        kind: "JoinConfiguration",
+        discovery: { bootstrapToken: { apiServerEndpoint: shape.endpoint, token: TOKEN_PLACEHOLDER, caCertHashes: [CA_CERT_HASH_PLACEHOLDER] } },
+        nodeRegistration: { name: node.name, criSocket: CRI_SOCKET, kubeletExtraArgs: { "node-ip": node.ip } },
+    };
+    if (controlPlane) join.controlPlane = { localAPIEndpoint: { advertiseAddress: node.ip, bindPort: port }, certificateKey: CERTIFICATE_KEY_PLACEHOLDER };
+    return dump([join]);
+}
+
+export function renderInitScript(nodeName: string, k: KubernetesConfig, kubeadmConfig: string, ha: boolean, env: ScriptEnv = {}): string {
+    return renderScript(script("init.sh"), { ROOT: env.root ?? "", NODE_NAME: nodeName, K8S_VERSION: k.version, KUBEADM_CONFIG: kubeadmConfig, UPLOAD_CERTS: ha });
+}
+
+export function renderJoinScript(nodeName: string, kubeadmConfig: string, controlPlane: boolean, env: ScriptEnv = {}): string {
+    return renderScript(script("join.sh"), { ROOT: env.root ?? "", NODE_NAME: nodeName, KUBEADM_CONFIG: kubeadmConfig, CONTROL_PLANE: controlPlane });
+}
+
+export function renderResetScript(nodeName: string, env: ScriptEnv = {}): string {
+    return renderScript(script("reset.sh"), { ROOT: env.root ?? "", NODE_NAME: nodeName });
+}
+
+/** On the first control plane, for another node: admit (before its join), wait (after), remove (on delete). */
+export function renderLifecycleScript(
+    action: "admit" | "wait" | "remove",
+    nodeName: string,
+    opts: { admitConfig?: string; controlPlane?: boolean; waitSeconds?: number } & ScriptEnv = {},
+): string {
+    return renderScript(script("node-lifecycle.sh"), {
+        ROOT: opts.root ?? "",
+        ACTION: action,
+        NODE_NAME: nodeName,
+        ADMIT_CONFIG: opts.admitConfig ?? "",
+        CONTROL_PLANE: opts.controlPlane ?? false,
+        WAIT_SECONDS: opts.waitSeconds ?? 600,
+    });
+}
+
+/** The config `kubeadm token create` and `upload-certs` read when admitting a node. */
+export function renderAdmitConfig(shape: ClusterShape): string {
+    const init: Record<string, unknown> = {
+        apiVersion: kubeadmApiVersion(shape.k.version),
+        kind: "InitConfiguration",
+        bootstrapTokens: [{ token: TOKEN_PLACEHOLDER, ttl: "2h0m0s", description: "oslo-mesh node bootstrap", groups: ["system:bootstrappers:kubeadm:default-node-token"], usages: ["signing", "authentication"] }],
+    };
+    if (shape.ha) init.certificateKey = CERTIFICATE_KEY_PLACEHOLDER;
+    return dump([init]);
+}
+
+export function renderCniScript(k: KubernetesConfig, env: ScriptEnv = {}): string {
+    return renderScript(script("cni.sh"), { ROOT: env.root ?? "", MANIFEST_URL: k.cni.manifestUrl, MANIFEST_SHA256: k.cni.manifestSha256 ?? "", POD_CIDR: k.podCidr });
+}
+
+export function renderFirewallScript(
+    nodeName: string,
+    role: "control-plane" | "worker",
+    opts: { adminCidrs: ReadonlyArray<string>; clusterCidrs: ReadonlyArray<string>; podCidr: string; apiPort: number } & ScriptEnv,
+): string {
+    return renderScript(script("firewall.sh"), {
+        ROOT: opts.root ?? "",
+        NODE_NAME: nodeName,
+        ROLE: role,
+        ADMIN_CIDRS: opts.adminCidrs,
+        CLUSTER_CIDRS: opts.clusterCidrs,
+        POD_CIDR: opts.podCidr,
+        API_PORT: opts.apiPort,
+    });
+}
+
+export function renderKubeconfigScript(env: ScriptEnv = {}): string {
+    return renderScript(script("kubeconfig.sh"), { ROOT: env.root ?? "" });
+}
+
+/** The secrets the scripts read on standard input. */
+export function secretsStdin(token: string, certificateKey: string): string {
+    return `token=${token}\ncertificateKey=${certificateKey}\n`;
+}
+
+/** What join.sh reads on standard input: the secrets and the CA hash from init. */
+export function joinStdin(secrets: string, caCertHash: string): string {
+    return `${secrets}caCertHash=${caCertHash}\n`;
+}
+
+/** The CA hash init.sh printed last (`caCertHash=sha256:...`). */
+export function parseCaCertHash(stdout: string): string {
+    const m = /^caCertHash=(sha256:[a-f0-9]{64})$/m.exec(stdout);
+    if (!m) throw new Error("kubeadm init printed no CA certificate hash");
+    return m[1];
+}
