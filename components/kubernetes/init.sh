@@ -6,24 +6,15 @@
 set -euo pipefail
 
 phase() { echo "[init ${NODE_NAME}] $*" >&2; }
-token="" certificate_key=""
-while IFS='=' read -r key value; do
-  case "${key}" in
-    token) token="${value}" ;;
-    certificateKey) certificate_key="${value}" ;;
-  esac
-done
-[[ "${token}" =~ ^[a-z0-9]{6}\.[a-z0-9]{16}$ ]] || { echo "no valid bootstrap token on standard input" >&2; exit 1; }
+# oslo-mesh:include stdin-secrets.sh
+read_stdin_secrets
 [[ "${certificate_key}" =~ ^[a-f0-9]{64}$ ]] || { echo "no valid certificate key on standard input" >&2; exit 1; }
 
 conf_dir="${ROOT}/etc/kubernetes/oslo-mesh"
 mkdir -p "${conf_dir}" "${ROOT}/var/log/oslo-mesh"
 chmod 0700 "${conf_dir}"
 config="${conf_dir}/kubeadm-init.yaml"
-umask 077
-# Substituted in bash, so the secrets never appear on a command line.
-rendered="${KUBEADM_CONFIG//__BOOTSTRAP_TOKEN__/${token}}"
-printf '%s\n' "${rendered//__CERTIFICATE_KEY__/${certificate_key}}" >"${config}"
+write_secret_config "${KUBEADM_CONFIG}" "${config}"
 
 if [ -f "${ROOT}/etc/kubernetes/admin.conf" ]; then
   phase "already initialised"

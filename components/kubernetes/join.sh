@@ -5,16 +5,9 @@
 set -euo pipefail
 
 phase() { echo "[join ${NODE_NAME}] $*" >&2; }
-token="" certificate_key="" ca_cert_hash=""
-while IFS='=' read -r key value; do
-  case "${key}" in
-    token) token="${value}" ;;
-    certificateKey) certificate_key="${value}" ;;
-    caCertHash) ca_cert_hash="${value}" ;;
-  esac
-done
+# oslo-mesh:include stdin-secrets.sh
+read_stdin_secrets
 [[ "${ca_cert_hash}" =~ ^sha256:[a-f0-9]{64}$ ]] || { echo "no CA certificate hash on standard input" >&2; exit 1; }
-[[ "${token}" =~ ^[a-z0-9]{6}\.[a-z0-9]{16}$ ]] || { echo "no valid bootstrap token on standard input" >&2; exit 1; }
 if [ "${CONTROL_PLANE}" = true ] && ! [[ "${certificate_key}" =~ ^[a-f0-9]{64}$ ]]; then
   echo "a control-plane join needs the certificate key on standard input" >&2
   exit 1
@@ -28,11 +21,7 @@ conf_dir="${ROOT}/etc/kubernetes/oslo-mesh"
 mkdir -p "${conf_dir}" "${ROOT}/var/log/oslo-mesh"
 chmod 0700 "${conf_dir}"
 config="${conf_dir}/kubeadm-join.yaml"
-umask 077
-# Substituted in bash, so the secrets never appear on a command line.
-rendered="${KUBEADM_CONFIG//__BOOTSTRAP_TOKEN__/${token}}"
-rendered="${rendered//__CA_CERT_HASH__/${ca_cert_hash}}"
-printf '%s\n' "${rendered//__CERTIFICATE_KEY__/${certificate_key}}" >"${config}"
+write_secret_config "${KUBEADM_CONFIG}" "${config}"
 
 # A JoinConfiguration with a controlPlane section (and its certificateKey) joins a control plane.
 args=(join --config "${config}")

@@ -8,23 +8,15 @@
 #   on it and its machine goes).
 set -euo pipefail
 
+# oslo-mesh:include stdin-secrets.sh
 kubectl_() { kubectl --kubeconfig "${ROOT}/etc/kubernetes/admin.conf" "$@"; }
 
 case "${ACTION}" in
   admit)
-    token="" certificate_key=""
-    while IFS='=' read -r key value; do
-      case "${key}" in
-        token) token="${value}" ;;
-        certificateKey) certificate_key="${value}" ;;
-      esac
-    done
-    [[ "${token}" =~ ^[a-z0-9]{6}\.[a-z0-9]{16}$ ]] || { echo "no valid bootstrap token on standard input" >&2; exit 1; }
-    umask 077
+    read_stdin_secrets
     config=$(mktemp)
     trap 'rm -f "${config}"' EXIT
-    rendered="${ADMIT_CONFIG//__BOOTSTRAP_TOKEN__/${token}}"
-    printf '%s\n' "${rendered//__CERTIFICATE_KEY__/${certificate_key}}" >"${config}"
+    write_secret_config "${ADMIT_CONFIG}" "${config}"
     if ! kubeadm token list --kubeconfig "${ROOT}/etc/kubernetes/admin.conf" 2>/dev/null | awk '{ print $1 }' | grep -qx "${token%%.*}"; then
       kubeadm token create --config "${config}" --kubeconfig "${ROOT}/etc/kubernetes/admin.conf" >/dev/null
     fi

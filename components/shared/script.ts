@@ -2,6 +2,7 @@
 // parameters, shell-quoted, right after `set -euo pipefail`; the body stays as written,
 // so the same file is shellchecked and executed in tests.
 import * as fs from "fs";
+import * as path from "path";
 
 export type ScriptParam = string | number | boolean | ReadonlyArray<string>;
 
@@ -12,9 +13,14 @@ export function shellQuote(s: string): string {
 
 const STRICT = "set -euo pipefail";
 
-/** The script at `file` with `readonly NAME=value` lines for every parameter. */
+const INCLUDE = /^# oslo-mesh:include ([\w.-]+)$/gm;
+
+/**
+ * The script at `file` with `readonly NAME=value` lines for every parameter, and every
+ * `# oslo-mesh:include FRAGMENT` line replaced by that fragment (a file beside it).
+ */
 export function renderScript(file: string, params: Readonly<Record<string, ScriptParam>>): string {
-    const body = fs.readFileSync(file, "utf8");
+    const body = fs.readFileSync(file, "utf8").replace(INCLUDE, (_, fragment: string) => fs.readFileSync(path.join(path.dirname(file), fragment), "utf8").trimEnd());
     const at = body.indexOf(`${STRICT}\n`);
     if (!body.startsWith("#!/usr/bin/env bash\n") || at < 0) throw new Error(`${file} must start with #!/usr/bin/env bash and hold '${STRICT}'`);
     const lines = Object.keys(params)
