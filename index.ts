@@ -1,4 +1,5 @@
 // oslo-mesh: KVM NVMe VPS nodes -> kubeadm Kubernetes -> Istio 1.3.3 -> mesh policy.
+import { IstioControlPlane, ingressPorts } from "./components/istio";
 import { KubeadmCluster, nodeCidrs } from "./components/kubernetes";
 import { createNodes } from "./components/vps";
 import { loadStackConfig } from "./stacks/load";
@@ -12,9 +13,18 @@ const cluster = new KubeadmCluster(config.stack, {
     kubernetes: config.kubernetes,
     clusterName: `oslo-mesh-${config.stack}`,
     nodeCidrs: nodeCidrs(config),
+    publicPorts: ingressPorts(config.istio),
+});
+const istio = new IstioControlPlane("istio", {
+    provider: cluster.provider,
+    istio: config.istio,
+    mtlsMode: config.mesh.mtls.mode,
+    externalIps: nodes.filter((n) => n.role === "worker").map((n) => n.publicIp),
+    clusterDomain: config.kubernetes.clusterDomain,
 });
 
 export const environment = config.environment;
 export const nodeAddresses = Object.fromEntries(nodes.map((n) => [n.nodeName, n.publicIp]));
 export const apiServer = cluster.endpoint;
 export const kubeconfig = cluster.kubeconfig;
+export const istioCrds = istio.crds.size;

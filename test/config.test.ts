@@ -113,6 +113,10 @@ const broken: Case[] = [
     { what: "a private IP on a libvirt VM", stack: "staging", edit: (c) => (c["oslo-mesh:nodes"][1].privateIp = "10.0.0.5"), expect: ["oslo-mesh:nodes[1].privateIp", "a libvirt VM has one interface"] },
     { what: "an inventory node without an IP", stack: "staging", edit: (c) => { c["oslo-mesh:vps"] = { driver: "inventory" }; delete c["oslo-mesh:nodes"][2].ip; }, expect: ["oslo-mesh:nodes[2].ip", "required with the inventory driver"] },
     { what: "a static hypervisor without a gateway", stack: "staging", edit: (c) => delete c["oslo-mesh:vps"].hypervisors[1].gateway, expect: ["oslo-mesh:vps.hypervisors[1].gateway", "required for static addressing"] },
+    { what: "injection into istio-system", stack: "staging", edit: (c) => (c["oslo-mesh:istio"].injectNamespaces = ["istio-system"]), expect: "oslo-mesh:istio.injectNamespaces[0]: istio-system must not get sidecar injection" },
+    { what: "an unparsable telemetry quantity", stack: "staging", edit: (c) => (c["oslo-mesh:istio"].mixer = { telemetry: { resources: { limits: { memory: "4 gigs" } } } }), expect: ["oslo-mesh:istio.mixer.telemetry.resources.limits.memory", "must be a non-negative Kubernetes quantity"] },
+    { what: "a report batch time over a minute", stack: "staging", edit: (c) => (c["oslo-mesh:istio"].mixer = { telemetry: { reportBatchMaxTime: "5m" } }), expect: "oslo-mesh:istio.mixer.telemetry.reportBatchMaxTime: must be from 1ms to 1m, got 5m" },
+    { what: "several control planes on Kubernetes 1.14", stack: "prod", edit: (c) => (c["oslo-mesh:kubernetes"].version = "1.14.10"), expect: ["oslo-mesh:kubernetes.version", "3 control-plane nodes need Kubernetes 1.15"] },
     { what: "a secret given for a key that holds nothing secret", stack: "staging", edit: (c) => (c["oslo-mesh:region"] = "oslo"), expect: ["oslo-mesh:region", "is set as a secret but holds nothing secret"] },
 ];
 

@@ -41,7 +41,7 @@ describe("kubernetes: KubeadmCluster under mocks", () => {
             },
         });
         const nodes = createNodes({ ...cfg, ssh: { ...cfg.ssh, privateKey: pulumi.secret(PRIVATE_KEY) } });
-        cluster = new KubeadmCluster("prod", { nodes, kubernetes: cfg.kubernetes, clusterName: "oslo-mesh-prod", nodeCidrs: nodeCidrs(cfg) });
+        cluster = new KubeadmCluster("prod", { nodes, kubernetes: cfg.kubernetes, clusterName: "oslo-mesh-prod", nodeCidrs: nodeCidrs(cfg), publicPorts: ["30000:32767"] });
         await valueOf(cluster.kubeconfig);
         await settled();
     });

@@ -244,12 +244,13 @@ describe("kubernetes: host firewall and CNI, executed in a sandbox", () => {
     afterEach(() => fs.rmSync(sb.dir, { recursive: true, force: true }));
 
     it("a worker admits SSH only from the admin CIDRs and kubelet only from the cluster; re-running rebuilds the same rules", () => {
-        const script = renderFirewallScript("prod-worker-1", "worker", { adminCidrs: ["198.51.100.0/24"], clusterCidrs: ["203.0.113.0/24"], podCidr: "10.244.0.0/16", apiPort: 6443, root: sb.root });
+        const script = renderFirewallScript("prod-worker-1", "worker", { adminCidrs: ["198.51.100.0/24"], clusterCidrs: ["203.0.113.0/24"], podCidr: "10.244.0.0/16", apiPort: 6443, publicPorts: ["30000:32767"], root: sb.root });
         assert.strictEqual(sb.run(script).status, 0);
         const first = sb.calls().filter((c) => c.startsWith("iptables"));
         assert.ok(first.includes("iptables -A OSLO-MESH-INPUT -p tcp -s 198.51.100.0/24 --dport 22 -j RETURN"));
         assert.ok(first.includes("iptables -A OSLO-MESH-INPUT -p tcp -s 203.0.113.0/24 --dport 10250 -j RETURN"));
         assert.ok(!first.some((c) => c.includes("--dport 6443")), "no API server on a worker");
+        assert.ok(first.includes("iptables -A OSLO-MESH-INPUT -p tcp --dport 30000:32767 -j RETURN"), "the NodePorts are open to all");
         assert.ok(!first.some((c) => c.includes("--dport 22") && !c.includes("198.51.100.0/24")), "SSH from nowhere else");
         assert.strictEqual(first.filter((c) => c.includes(" -A ")).pop(), "iptables -A OSLO-MESH-INPUT -j DROP", "everything else is dropped, last");
         assert.ok(fs.existsSync(path.join(sb.root, "etc/systemd/system/oslo-mesh-firewall.service")));
@@ -264,12 +265,13 @@ describe("kubernetes: host firewall and CNI, executed in a sandbox", () => {
     });
 
     it("a control plane also admits the API server from the admin CIDRs and etcd from the cluster", () => {
-        const script = renderFirewallScript("prod-cp-1", "control-plane", { adminCidrs: ["198.51.100.0/24"], clusterCidrs: ["203.0.113.0/24"], podCidr: "10.244.0.0/16", apiPort: 6443, root: sb.root });
+        const script = renderFirewallScript("prod-cp-1", "control-plane", { adminCidrs: ["198.51.100.0/24"], clusterCidrs: ["203.0.113.0/24"], podCidr: "10.244.0.0/16", apiPort: 6443, publicPorts: ["80", "443"], root: sb.root });
         assert.strictEqual(sb.run(script).status, 0);
         const calls = sb.calls();
         assert.ok(calls.includes("iptables -A OSLO-MESH-INPUT -p tcp -s 198.51.100.0/24 --dport 6443 -j RETURN"));
         assert.ok(calls.includes("iptables -A OSLO-MESH-INPUT -p tcp -s 203.0.113.0/24 --dport 2379:2380 -j RETURN"));
         assert.ok(!calls.some((c) => c.includes("198.51.100.0/24 --dport 2379")), "etcd is not open to admins");
+        assert.ok(calls.includes("iptables -A OSLO-MESH-INPUT -p tcp --dport 443 -j RETURN") && !calls.some((c) => c.includes("30000:32767")), "ExternalIPs exposure opens 80 and 443, not the NodePorts");
     });
 
     it("the CNI manifest is applied with the pod CIDR only when its checksum matches", () => {

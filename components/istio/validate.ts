@@ -3,7 +3,7 @@ import { Problems } from "../../stacks/problems";
 import { StackConfig } from "../../stacks/schema";
 import { parseQuantity } from "../shared/quantity";
 
-export const ISTIO_VERSION = "1.3.3";
+import { ISTIO_VERSION } from "./values";
 /** Namespaces that must never get sidecars: the control plane and Kubernetes' own. */
 export const NO_INJECTION = ["kube-system", "istio-system"];
 /** Report batching bounds: at least one entry, and never holding reports longer than a metrics scrape (1 min). */

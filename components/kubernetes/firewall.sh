@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Host firewall for one node: SSH and the API server only from the admin CIDRs (and the API
-# server from the cluster), kubelet, etcd and Calico only between cluster nodes, NodePorts
-# (the ingress gateway) from anywhere. Our own chain, rebuilt whole on every run, so a run
+# server from the cluster), kubelet, etcd and Calico only between cluster nodes, the ingress
+# gateway's ports (PUBLIC_TCP_PORTS: the NodePort range, or 80 and 443) from anywhere. Our own chain, rebuilt whole on every run, so a run
 # converges; a systemd unit re-applies it at boot.
 set -euo pipefail
 
@@ -25,7 +25,8 @@ apply_rules() {
     iptables -A "${CHAIN}" -p 4 -s "${cidr}" -j RETURN
   done
   iptables -A "${CHAIN}" -s "${POD_CIDR}" -j RETURN
-  iptables -A "${CHAIN}" -p tcp --dport 30000:32767 -j RETURN
+  local port
+  for port in "${PUBLIC_TCP_PORTS[@]}"; do iptables -A "${CHAIN}" -p tcp --dport "${port}" -j RETURN; done
   iptables -A "${CHAIN}" -p icmp -j RETURN
   iptables -A "${CHAIN}" -j DROP
   iptables -C INPUT -j "${CHAIN}" 2>/dev/null || iptables -I INPUT 1 -j "${CHAIN}"

@@ -37,6 +37,8 @@ export interface KubeadmClusterArgs {
     readonly clusterName: string;
     /** CIDRs the nodes talk to each other from (node subnets), for the host firewall. */
     readonly nodeCidrs: ReadonlyArray<string>;
+    /** TCP ports (or ranges a:b) open to the world on every node: the ingress gateway's. */
+    readonly publicPorts: ReadonlyArray<string>;
 }
 
 export class KubeadmCluster extends pulumi.ComponentResource {
@@ -91,7 +93,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             const firewall = converge(
                 `${node.nodeName}-firewall`,
                 node,
-                renderFirewallScript(node.nodeName, node.role, { adminCidrs: k.adminCidrs, clusterCidrs: args.nodeCidrs, podCidr: k.podCidr, apiPort }),
+                renderFirewallScript(node.nodeName, node.role, { adminCidrs: k.adminCidrs, clusterCidrs: args.nodeCidrs, podCidr: k.podCidr, apiPort, publicPorts: args.publicPorts }),
                 {},
                 [node],
             );

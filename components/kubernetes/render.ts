@@ -204,7 +204,7 @@ export function renderCniScript(k: KubernetesConfig, env: ScriptEnv = {}): strin
 export function renderFirewallScript(
     nodeName: string,
     role: "control-plane" | "worker",
-    opts: { adminCidrs: ReadonlyArray<string>; clusterCidrs: ReadonlyArray<string>; podCidr: string; apiPort: number } & ScriptEnv,
+    opts: { adminCidrs: ReadonlyArray<string>; clusterCidrs: ReadonlyArray<string>; podCidr: string; apiPort: number; publicPorts: ReadonlyArray<string> } & ScriptEnv,
 ): string {
     return renderScript(script("firewall.sh"), {
         ROOT: opts.root ?? "",
@@ -214,6 +214,7 @@ export function renderFirewallScript(
         CLUSTER_CIDRS: opts.clusterCidrs,
         POD_CIDR: opts.podCidr,
         API_PORT: opts.apiPort,
+        PUBLIC_TCP_PORTS: opts.publicPorts,
     });
 }
 

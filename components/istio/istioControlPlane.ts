@@ -1,0 +1,66 @@
+// Istio 1.3.3 on the cluster through the Kubernetes provider: its 23 CRDs as tracked
+// resources (established before anything uses them), the namespaces with sidecar injection,
+// and the `istio` chart of the release with typed values.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { StackConfig } from "../../stacks/schema";
+import { crdName, ISTIO_CRDS, renderCrd } from "./crds";
+import { ISTIO_CHART_REPO, ISTIO_NAMESPACE, ISTIO_VERSION, renderIstioValues } from "./values";
+
+export interface IstioControlPlaneArgs {
+    /** The cluster's provider (from KubeadmCluster). */
+    readonly provider: k8s.Provider;
+    /** `oslo-mesh:istio`. */
+    readonly istio: StackConfig["istio"];
+    /** The mesh-wide mTLS mode: STRICT turns on the probe rewrite. */
+    readonly mtlsMode: StackConfig["mesh"]["mtls"]["mode"];
+    /** The nodes' public IPs, for the ExternalIPs exposure of the ingress gateway. */
+    readonly externalIps: pulumi.Input<pulumi.Input<string>[]>;
+    /** The cluster's DNS domain. */
+    readonly clusterDomain: string;
+}
+
+export class IstioControlPlane extends pulumi.ComponentResource {
+    /** Each Istio CRD by its name (e.g. virtualservices.networking.istio.io), for the resources that need it. */
+    readonly crds: ReadonlyMap<string, k8s.apiextensions.v1beta1.CustomResourceDefinition>;
+    /** The namespaces with automatic sidecar injection, by name. */
+    readonly injectedNamespaces: ReadonlyMap<string, k8s.core.v1.Namespace>;
+    /** The chart's objects (pilot, citadel, galley, injector, gateway, Mixer, prometheus). */
+    readonly chart: k8s.helm.v3.Chart;
+
+    constructor(name: string, args: IstioControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("oslo-mesh:istio:IstioControlPlane", name, {}, opts);
+        const provider = args.provider;
+
+        const crds = new Map<string, k8s.apiextensions.v1beta1.CustomResourceDefinition>();
+        for (const c of ISTIO_CRDS) {
+            const obj = renderCrd(c) as unknown as k8s.apiextensions.v1beta1.CustomResourceDefinitionArgs;
+            crds.set(crdName(c), new k8s.apiextensions.v1beta1.CustomResourceDefinition(`${name}-${crdName(c)}`, obj, { parent: this, provider }));
+        }
+        this.crds = crds;
+
+        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: ISTIO_NAMESPACE, labels: { "istio-injection": "disabled" } } }, { parent: this, provider });
+
+        const injected = new Map<string, k8s.core.v1.Namespace>();
+        for (const ns of args.istio.injectNamespaces) {
+            injected.set(ns, new k8s.core.v1.Namespace(`${name}-inject-${ns}`, { metadata: { name: ns, labels: { "istio-injection": "enabled" } } }, { parent: this, provider }));
+        }
+        this.injectedNamespaces = injected;
+
+        const values = pulumi.output(args.externalIps).apply((ips) => renderIstioValues({ istio: args.istio, mtlsMode: args.mtlsMode, externalIps: ips, clusterDomain: args.clusterDomain }));
+        // A chart's objects do not inherit the chart's dependsOn: each is told to wait for the
+        // namespace and the established CRDs (the chart's Jobs and webhooks use them).
+        const prerequisites = [namespace, ...crds.values()];
+        const waitForPrerequisites = (_obj: unknown, o: pulumi.CustomResourceOptions) => {
+            o.dependsOn = prerequisites;
+        };
+        // A v3 Chart's resource name is its Helm release name, which the chart's templates put in
+        // their labels: "istio", as the upstream install names it.
+        this.chart = new k8s.helm.v3.Chart(
+            "istio",
+            { chart: "istio", version: ISTIO_VERSION, fetchOpts: { repo: ISTIO_CHART_REPO }, namespace: ISTIO_NAMESPACE, values, transformations: [waitForPrerequisites] },
+            { parent: this, provider, dependsOn: prerequisites },
+        );
+        this.registerOutputs({});
+    }
+}
