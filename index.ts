@@ -1,6 +1,7 @@
 // oslo-mesh: KVM NVMe VPS nodes -> kubeadm Kubernetes -> Istio 1.3.3 -> mesh policy.
 import { IstioControlPlane, ingressPorts } from "./components/istio";
 import { KubeadmCluster, nodeCidrs } from "./components/kubernetes";
+import { CanaryRoute, IngressRoute, MeshMtls, MeshPrerequisites } from "./components/mesh";
 import { createNodes } from "./components/vps";
 import { loadStackConfig } from "./stacks/load";
 
@@ -22,6 +23,13 @@ const istio = new IstioControlPlane("istio", {
     externalIps: nodes.filter((n) => n.role === "worker").map((n) => n.publicIp),
     clusterDomain: config.kubernetes.clusterDomain,
 });
+
+const mesh: MeshPrerequisites = { provider: cluster.provider, crds: istio.crds, namespaces: istio.namespaces };
+new MeshMtls("mesh-mtls", { ...mesh, mtls: config.mesh.mtls, clusterDomain: config.kubernetes.clusterDomain });
+for (const canary of config.canaries) {
+    new CanaryRoute(`canary-${canary.namespace}-${canary.service}`, { ...mesh, canary, mtlsMode: config.mesh.mtls.mode });
+}
+if (config.mesh.ingress) new IngressRoute("ingress", { ...mesh, ingress: config.mesh.ingress });
 
 export const environment = config.environment;
 export const nodeAddresses = Object.fromEntries(nodes.map((n) => [n.nodeName, n.publicIp]));

@@ -174,6 +174,8 @@ export const sections = {
                     labels: z.record(z.string(), z.string()),
                 }),
             ),
+            /** Load balancing towards the service's pods. */
+            loadBalancer: z.enum(["ROUND_ROBIN", "LEAST_CONN", "RANDOM", "PASSTHROUGH"]).optional(),
             /** Percent of traffic per subset name; integers summing to 100. */
             weights: z.record(z.string(), z.number()),
             /** Requests whose headers match go to `subset` (testers reach the canary). */

@@ -23,8 +23,8 @@ export interface IstioControlPlaneArgs {
 export class IstioControlPlane extends pulumi.ComponentResource {
     /** Each Istio CRD by its name (e.g. virtualservices.networking.istio.io), for the resources that need it. */
     readonly crds: ReadonlyMap<string, k8s.apiextensions.v1beta1.CustomResourceDefinition>;
-    /** The namespaces with automatic sidecar injection, by name. */
-    readonly injectedNamespaces: ReadonlyMap<string, k8s.core.v1.Namespace>;
+    /** The namespaces the control plane creates (istio-system and those with sidecar injection), by name. */
+    readonly namespaces: ReadonlyMap<string, k8s.core.v1.Namespace>;
     /** The chart's objects (pilot, citadel, galley, injector, gateway, Mixer, prometheus). */
     readonly chart: k8s.helm.v3.Chart;
 
@@ -41,11 +41,11 @@ export class IstioControlPlane extends pulumi.ComponentResource {
 
         const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: ISTIO_NAMESPACE, labels: { "istio-injection": "disabled" } } }, { parent: this, provider });
 
-        const injected = new Map<string, k8s.core.v1.Namespace>();
+        const namespaces = new Map<string, k8s.core.v1.Namespace>([[ISTIO_NAMESPACE, namespace]]);
         for (const ns of args.istio.injectNamespaces) {
-            injected.set(ns, new k8s.core.v1.Namespace(`${name}-inject-${ns}`, { metadata: { name: ns, labels: { "istio-injection": "enabled" } } }, { parent: this, provider }));
+            namespaces.set(ns, new k8s.core.v1.Namespace(`${name}-inject-${ns}`, { metadata: { name: ns, labels: { "istio-injection": "enabled" } } }, { parent: this, provider }));
         }
-        this.injectedNamespaces = injected;
+        this.namespaces = namespaces;
 
         const values = pulumi.output(args.externalIps).apply((ips) => renderIstioValues({ istio: args.istio, mtlsMode: args.mtlsMode, externalIps: ips, clusterDomain: args.clusterDomain }));
         // A chart's objects do not inherit the chart's dependsOn: each is told to wait for the

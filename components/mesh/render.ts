@@ -1,0 +1,106 @@
+// Pure renders of the mesh's Istio 1.3 objects from the stack config. For the same intent they
+// equal what Istio 1.3 publishes: the security chart's mesh-wide mTLS objects and the bookinfo
+// samples' routes (test/mesh.test.ts compares them field by field).
+import { StackConfig } from "../../stacks/schema";
+import { AUTHENTICATION_API_VERSION, PolicySpec } from "./crds/authentication";
+import { DestinationRuleSpec, GatewaySpec, HTTPRoute, NETWORKING_API_VERSION, ObjectMeta, VirtualServiceSpec } from "./crds/networking";
+
+export type MtlsConfig = StackConfig["mesh"]["mtls"];
+export type CanaryConfig = StackConfig["canaries"][number];
+export type IngressConfig = NonNullable<StackConfig["mesh"]["ingress"]>;
+
+export interface MeshObject<S = unknown> {
+    readonly apiVersion: string;
+    readonly kind: string;
+    readonly metadata: ObjectMeta;
+    readonly spec: S;
+}
+
+/** Istio's root namespace: DestinationRules there apply to every namespace. */
+export const ROOT_NAMESPACE = "istio-system";
+
+const networking = <S>(kind: string, metadata: ObjectMeta, spec: S): MeshObject<S> => ({ apiVersion: NETWORKING_API_VERSION, kind, metadata, spec });
+const authentication = (kind: string, metadata: ObjectMeta, spec: PolicySpec): MeshObject<PolicySpec> => ({ apiVersion: AUTHENTICATION_API_VERSION, kind, metadata, spec });
+const tlsRule = (name: string, host: string, mode: "ISTIO_MUTUAL" | "DISABLE") =>
+    networking<DestinationRuleSpec>("DestinationRule", { name, namespace: ROOT_NAMESPACE }, { host, trafficPolicy: { tls: { mode } } });
+
+/**
+ * Mesh-wide mTLS as Istio 1.3's security chart renders it: STRICT is the MeshPolicy `default`
+ * plus ISTIO_MUTUAL towards `*.local` and plain TLS-off towards the API server; PERMISSIVE is
+ * the MeshPolicy alone; DISABLE is no policy at all. Each exception is a Policy without peers
+ * (plaintext accepted) and a DestinationRule that turns client-side mTLS off towards it.
+ */
+export function renderMeshMtls(mtls: MtlsConfig, clusterDomain: string): MeshObject[] {
+    if (mtls.mode === "DISABLE") return [];
+    const objects: MeshObject[] = [
+        authentication("MeshPolicy", { name: "default" }, { peers: [{ mtls: mtls.mode === "STRICT" ? {} : { mode: "PERMISSIVE" } }] }),
+    ];
+    if (mtls.mode === "STRICT") {
+        objects.push(tlsRule("default", "*.local", "ISTIO_MUTUAL"), tlsRule("api-server", `kubernetes.default.svc.${clusterDomain}`, "DISABLE"));
+    }
+    for (const e of mtls.exceptions) {
+        if (e.service === undefined) {
+            // A namespace-wide policy must be named `default`.
+            objects.push(authentication("Policy", { name: "default", namespace: e.namespace }, {}));
+            objects.push(tlsRule(`mtls-exception-${e.namespace}`, `*.${e.namespace}.svc.${clusterDomain}`, "DISABLE"));
+        } else {
+            objects.push(authentication("Policy", { name: `mtls-exception-${e.service}`, namespace: e.namespace }, { targets: [{ name: e.service }] }));
+            objects.push(tlsRule(`mtls-exception-${e.namespace}-${e.service}`, `${e.service}.${e.namespace}.svc.${clusterDomain}`, "DISABLE"));
+        }
+    }
+    return objects;
+}
+
+/**
+ * A canary: the DestinationRule with the subsets, and the VirtualService that splits traffic by
+ * weight (testers matched by header go to their subset first). Subsets at weight 0 get no
+ * traffic and no entry; a lone subset at 100 needs no weight, as in the bookinfo samples.
+ * Under STRICT mTLS the rule keeps ISTIO_MUTUAL: a host's own rule replaces the mesh default.
+ */
+export function renderCanary(c: CanaryConfig, mtlsMode: MtlsConfig["mode"]): { destinationRule: MeshObject<DestinationRuleSpec>; virtualService: MeshObject<VirtualServiceSpec> } {
+    const trafficPolicy = {
+        ...(c.loadBalancer ? { loadBalancer: { simple: c.loadBalancer } } : {}),
+        ...(mtlsMode === "STRICT" ? { tls: { mode: "ISTIO_MUTUAL" as const } } : {}),
+    };
+    const destinationRule = networking<DestinationRuleSpec>(
+        "DestinationRule",
+        { name: c.service, namespace: c.namespace },
+        {
+            host: c.service,
+            ...(Object.keys(trafficPolicy).length ? { trafficPolicy } : {}),
+            subsets: c.subsets.map((s) => ({ name: s.name, labels: { ...s.labels } })),
+        },
+    );
+    const limits = {
+        ...(c.timeout ? { timeout: c.timeout } : {}),
+        ...(c.retries ? { retries: { attempts: c.retries.attempts, perTryTimeout: c.retries.perTryTimeout, ...(c.retries.retryOn ? { retryOn: c.retries.retryOn } : {}) } } : {}),
+    };
+    const weighted = c.subsets.filter((s) => (c.weights[s.name] ?? 0) > 0);
+    const http: HTTPRoute[] = [];
+    if (c.match) {
+        http.push({ match: [{ headers: { ...c.match.headers } }], route: [{ destination: { host: c.service, subset: c.match.subset } }], ...limits });
+    }
+    http.push({
+        route: weighted.map((s) => ({ destination: { host: c.service, subset: s.name }, ...(weighted.length > 1 ? { weight: c.weights[s.name] } : {}) })),
+        ...limits,
+    });
+    const virtualService = networking<VirtualServiceSpec>("VirtualService", { name: c.service, namespace: c.namespace }, { hosts: [c.service], http });
+    return { destinationRule, virtualService };
+}
+
+/** The ingress: a Gateway on Istio's ingress gateway and the VirtualService that sends its hosts to the service. */
+export function renderIngress(ing: IngressConfig): { gateway: MeshObject<GatewaySpec>; virtualService: MeshObject<VirtualServiceSpec> } {
+    const gatewayName = `${ing.service}-gateway`;
+    return {
+        gateway: networking<GatewaySpec>(
+            "Gateway",
+            { name: gatewayName, namespace: ing.namespace },
+            { selector: { istio: "ingressgateway" }, servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: [...ing.hosts] }] },
+        ),
+        virtualService: networking<VirtualServiceSpec>(
+            "VirtualService",
+            { name: `${ing.service}-ingress`, namespace: ing.namespace },
+            { hosts: [...ing.hosts], gateways: [gatewayName], http: [{ route: [{ destination: { host: ing.service, port: { number: ing.port } } }] }] },
+        ),
+    };
+}

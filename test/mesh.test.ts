@@ -1,0 +1,288 @@
+// Mesh policy: the emitted objects against what Istio 1.3.3 publishes, and the components
+// under mocks (each custom resource waits for its CRD and namespace, and for nothing else).
+import * as assert from "assert";
+import * as jsyaml from "js-yaml";
+import * as k8s from "@pulumi/kubernetes";
+import { CanaryConfig, MtlsConfig, renderCanary, renderIngress, renderMeshMtls } from "../components/mesh/render";
+import { CanaryRoute, IngressRoute, MeshMtls } from "../components/mesh";
+import { IstioControlPlane } from "../components/istio";
+import { MockRecorder, settled, startMockRuntime } from "../plan/mocks";
+import { parsedConfig, problemsOf, stackFileConfig } from "./harness";
+
+// Published objects of the istio/istio repository at tag 1.3.3, quoted as data for comparison.
+const SAMPLES = {
+    // samples/bookinfo/networking/virtual-service-reviews-90-10.yaml
+    reviews9010: `
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata:
+  name: reviews
+spec:
+  hosts:
+    - reviews
+  http:
+  - route:
+    - destination:
+        host: reviews
+        subset: v1
+      weight: 90
+    - destination:
+        host: reviews
+        subset: v2
+      weight: 10`,
+    // samples/bookinfo/networking/virtual-service-reviews-jason-v2-v3.yaml
+    reviewsJason: `
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata:
+  name: reviews
+spec:
+  hosts:
+  - reviews
+  http:
+  - match:
+    - headers:
+        end-user:
+          exact: jason
+    route:
+    - destination:
+        host: reviews
+        subset: v2
+  - route:
+    - destination:
+        host: reviews
+        subset: v3`,
+    // samples/bookinfo/networking/virtual-service-reviews-v3.yaml
+    reviewsV3: `
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata:
+  name: reviews
+spec:
+  hosts:
+    - reviews
+  http:
+  - route:
+    - destination:
+        host: reviews
+        subset: v3`,
+    // samples/bookinfo/networking/destination-rule-reviews.yaml
+    reviewsRule: `
+apiVersion: networking.istio.io/v1alpha3
+kind: DestinationRule
+metadata:
+  name: reviews
+spec:
+  host: reviews
+  trafficPolicy:
+    loadBalancer:
+      simple: RANDOM
+  subsets:
+  - name: v1
+    labels:
+      version: v1
+  - name: v2
+    labels:
+      version: v2
+  - name: v3
+    labels:
+      version: v3`,
+    // samples/bookinfo/networking/destination-rule-all-mtls.yaml, the reviews rule
+    reviewsRuleMtls: `
+apiVersion: networking.istio.io/v1alpha3
+kind: DestinationRule
+metadata:
+  name: reviews
+spec:
+  host: reviews
+  trafficPolicy:
+    tls:
+      mode: ISTIO_MUTUAL
+  subsets:
+  - name: v1
+    labels:
+      version: v1
+  - name: v2
+    labels:
+      version: v2
+  - name: v3
+    labels:
+      version: v3`,
+    // install/kubernetes/helm/istio/charts/security/templates/enable-mesh-mtls.yaml (Helm labels left out)
+    meshStrict: `
+apiVersion: "authentication.istio.io/v1alpha1"
+kind: "MeshPolicy"
+metadata:
+  name: "default"
+spec:
+  peers:
+  - mtls: {}
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: DestinationRule
+metadata:
+  name: "default"
+  namespace: istio-system
+spec:
+  host: "*.local"
+  trafficPolicy:
+    tls:
+      mode: ISTIO_MUTUAL
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: DestinationRule
+metadata:
+  name: "api-server"
+  namespace: istio-system
+spec:
+  host: "kubernetes.default.svc.cluster.local"
+  trafficPolicy:
+    tls:
+      mode: DISABLE`,
+    // install/kubernetes/helm/istio/charts/security/templates/enable-mesh-permissive.yaml (Helm labels left out)
+    meshPermissive: `
+apiVersion: "authentication.istio.io/v1alpha1"
+kind: "MeshPolicy"
+metadata:
+  name: "default"
+spec:
+  peers:
+  - mtls:
+      mode: PERMISSIVE`,
+    // samples/bookinfo/networking/bookinfo-gateway.yaml, the Gateway
+    gateway: `
+apiVersion: networking.istio.io/v1alpha3
+kind: Gateway
+metadata:
+  name: bookinfo-gateway
+spec:
+  selector:
+    istio: ingressgateway # use istio default controller
+  servers:
+  - port:
+      number: 80
+      name: http
+      protocol: HTTP
+    hosts:
+    - "*"`,
+};
+const sample = (key: keyof typeof SAMPLES) => jsyaml.loadAll(SAMPLES[key]) as Array<Record<string, any>>;
+const plain = (o: unknown) => JSON.parse(JSON.stringify(o));
+const inNamespace = (o: Record<string, any>, namespace: string) => ({ ...o, metadata: { ...o.metadata, namespace } });
+
+const reviews = (over: Partial<CanaryConfig>): CanaryConfig => ({
+    service: "reviews",
+    namespace: "bookinfo",
+    subsets: ["v1", "v2", "v3"].map((v) => ({ name: v, labels: { version: v } })),
+    weights: { v1: 90, v2: 10 },
+    ...over,
+});
+
+describe("mesh: the objects equal what Istio 1.3.3 publishes for the same intent", () => {
+    it("the bookinfo reviews route at 90/10", () => {
+        const { virtualService } = renderCanary(reviews({ subsets: reviews({}).subsets.slice(0, 2) }), "PERMISSIVE");
+        assert.deepStrictEqual(plain(virtualService), inNamespace(sample("reviews9010")[0], "bookinfo"));
+    });
+
+    it("testers matched by header go to their subset, everyone else to the promoted one", () => {
+        const { virtualService } = renderCanary(reviews({ weights: { v3: 100 }, match: { headers: { "end-user": { exact: "jason" } }, subset: "v2" } }), "PERMISSIVE");
+        assert.deepStrictEqual(plain(virtualService), inNamespace(sample("reviewsJason")[0], "bookinfo"));
+    });
+
+    it("promotion to 100 and rollback to 0 leave one destination without a weight", () => {
+        const promoted = renderCanary(reviews({ weights: { v1: 0, v2: 0, v3: 100 } }), "PERMISSIVE").virtualService;
+        assert.deepStrictEqual(plain(promoted), inNamespace(sample("reviewsV3")[0], "bookinfo"));
+        const rolledBack = renderCanary(reviews({ weights: { v1: 100, v2: 0 } }), "PERMISSIVE").virtualService;
+        assert.deepStrictEqual(plain(rolledBack.spec.http), [{ route: [{ destination: { host: "reviews", subset: "v1" } }] }]);
+    });
+
+    it("the reviews DestinationRule: RANDOM subsets, and ISTIO_MUTUAL under STRICT mTLS", () => {
+        assert.deepStrictEqual(plain(renderCanary(reviews({ loadBalancer: "RANDOM" }), "PERMISSIVE").destinationRule), inNamespace(sample("reviewsRule")[0], "bookinfo"));
+        assert.deepStrictEqual(plain(renderCanary(reviews({}), "STRICT").destinationRule), inNamespace(sample("reviewsRuleMtls")[0], "bookinfo"));
+    });
+
+    it("timeouts and bounded retries sit on every route of the service", () => {
+        const { virtualService } = renderCanary(reviews({ timeout: "10s", retries: { attempts: 3, perTryTimeout: "2s", retryOn: "5xx" }, match: { headers: { "end-user": { exact: "jason" } }, subset: "v2" } }), "STRICT");
+        for (const route of virtualService.spec.http!) {
+            assert.strictEqual(route.timeout, "10s");
+            assert.deepStrictEqual(route.retries, { attempts: 3, perTryTimeout: "2s", retryOn: "5xx" });
+        }
+    });
+
+    it("mesh-wide mTLS as the 1.3 security chart renders it, STRICT and PERMISSIVE; DISABLE is no policy", () => {
+        const mtls = (mode: MtlsConfig["mode"]): MtlsConfig => ({ mode, exceptions: [] });
+        assert.deepStrictEqual(plain(renderMeshMtls(mtls("STRICT"), "cluster.local")), sample("meshStrict"));
+        assert.deepStrictEqual(plain(renderMeshMtls(mtls("PERMISSIVE"), "cluster.local")), sample("meshPermissive"));
+        assert.deepStrictEqual(renderMeshMtls(mtls("DISABLE"), "cluster.local"), []);
+        const api = renderMeshMtls(mtls("STRICT"), "osl.internal").find((o) => o.metadata.name === "api-server")!;
+        assert.strictEqual((api.spec as any).host, "kubernetes.default.svc.osl.internal");
+    });
+
+    it("an exception is a Policy without peers plus a DestinationRule with TLS off, per namespace or per service", () => {
+        const objs = plain(renderMeshMtls({ mode: "STRICT", exceptions: [{ namespace: "legacy" }, { namespace: "shop", service: "payments" }] }, "cluster.local"));
+        const find = (kind: string, ns: string) => objs.filter((o: any) => o.kind === kind && o.metadata.namespace === ns);
+        assert.deepStrictEqual(find("Policy", "legacy"), [{ apiVersion: "authentication.istio.io/v1alpha1", kind: "Policy", metadata: { name: "default", namespace: "legacy" }, spec: {} }]);
+        assert.deepStrictEqual(find("Policy", "shop")[0].spec, { targets: [{ name: "payments" }] });
+        const rules = find("DestinationRule", "istio-system").filter((o: any) => o.metadata.name.startsWith("mtls-exception"));
+        assert.deepStrictEqual(rules.map((r: any) => [r.spec.host, r.spec.trafficPolicy.tls.mode]), [["*.legacy.svc.cluster.local", "DISABLE"], ["payments.shop.svc.cluster.local", "DISABLE"]]);
+    });
+
+    it("the ingress Gateway is bookinfo's, with the configured hosts", () => {
+        const { gateway, virtualService } = renderIngress({ hosts: ["*"], namespace: "bookinfo", service: "productpage", port: 9080 });
+        const expected = inNamespace(sample("gateway")[0], "bookinfo");
+        assert.deepStrictEqual(plain(gateway), { ...expected, metadata: { ...expected.metadata, name: "productpage-gateway" } });
+        assert.deepStrictEqual(plain(virtualService.spec), { hosts: ["*"], gateways: ["productpage-gateway"], http: [{ route: [{ destination: { host: "productpage", port: { number: 9080 } } }] }] });
+    });
+
+    it("a header match to a subset the rule does not define is refused", () => {
+        const c = stackFileConfig("staging");
+        (c["oslo-mesh:canaries"] as any)[0].match.subset = "v9";
+        assert.ok(problemsOf("staging", c).some((p) => p.startsWith("oslo-mesh:canaries[0].match.subset: \"v9\" is not a subset of this canary")));
+    });
+});
+
+describe("mesh: components under mocks", () => {
+    let recorder: MockRecorder;
+    const cfg = parsedConfig("prod", stackFileConfig("prod"));
+    before(async () => {
+        recorder = await startMockRuntime({ stack: "prod", preview: false, helm: () => [] });
+        const provider = new k8s.Provider("test-provider", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
+        const istio = new IstioControlPlane("istio", { provider, istio: cfg.istio, mtlsMode: "STRICT", externalIps: [], clusterDomain: "cluster.local" });
+        const pre = { provider, crds: istio.crds, namespaces: istio.namespaces };
+        new MeshMtls("mesh-mtls", { ...pre, mtls: { mode: "STRICT", exceptions: [{ namespace: "legacy" }] }, clusterDomain: "cluster.local" });
+        new CanaryRoute("canary-bookinfo-reviews", { ...pre, canary: cfg.canaries[0], mtlsMode: "STRICT" });
+        new IngressRoute("ingress", { ...pre, ingress: cfg.mesh.ingress! });
+        await settled();
+    });
+
+    const crdUrn = (name: string) => recorder.byName(`istio-${name}`).urn;
+    const directDeps = (name: string) => recorder.byName(name).dependsOn;
+
+    it("each custom resource waits for the CRD of its kind and its namespace, and for nothing else", () => {
+        const bookinfo = recorder.byName("istio-inject-bookinfo").urn;
+        const istioSystem = recorder.byName("istio-namespace").urn;
+        const expect: Array<[string, string[]]> = [
+            ["canary-bookinfo-reviews-virtualservice", [crdUrn("virtualservices.networking.istio.io"), bookinfo]],
+            ["canary-bookinfo-reviews-destinationrule", [crdUrn("destinationrules.networking.istio.io"), bookinfo]],
+            ["ingress-gateway", [crdUrn("gateways.networking.istio.io"), bookinfo]],
+            ["mesh-mtls-meshpolicy-cluster-default", [crdUrn("meshpolicies.authentication.istio.io")]],
+            ["mesh-mtls-destinationrule-istio-system-default", [crdUrn("destinationrules.networking.istio.io"), istioSystem]],
+            // The exception's namespace is not the program's: only the CRD is waited for.
+            ["mesh-mtls-policy-legacy-default", [crdUrn("policies.authentication.istio.io")]],
+        ];
+        for (const [name, deps] of expect) assert.deepStrictEqual(directDeps(name), [...deps].sort(), name);
+    });
+
+    it("registers typed kinds under their Istio 1.3 API groups", () => {
+        assert.strictEqual(recorder.byName("canary-bookinfo-reviews-virtualservice").type, "kubernetes:networking.istio.io/v1alpha3:VirtualService");
+        assert.strictEqual(recorder.byName("mesh-mtls-meshpolicy-cluster-default").type, "kubernetes:authentication.istio.io/v1alpha1:MeshPolicy");
+        const vs = recorder.byName("canary-bookinfo-reviews-virtualservice").inputs as any;
+        assert.deepStrictEqual(vs.spec.http[0].route.map((r: any) => [r.destination.subset, r.weight]), [["v1", 90], ["v2", 10]]);
+    });
+
+    it("PERMISSIVE to STRICT keeps the MeshPolicy's resource name: one config change, one in-place update", () => {
+        const names = (mode: MtlsConfig["mode"]) => renderMeshMtls({ mode, exceptions: [] }, "cluster.local").map((o) => `${o.kind}/${o.metadata.name}`);
+        assert.deepStrictEqual(names("PERMISSIVE"), ["MeshPolicy/default"]);
+        assert.deepStrictEqual(names("STRICT"), ["MeshPolicy/default", "DestinationRule/default", "DestinationRule/api-server"]);
+    });
+});
