@@ -1,5 +1,7 @@
 // oslo-mesh: KVM NVMe VPS nodes -> kubeadm Kubernetes -> Istio 1.3.3 -> mesh policy.
+import * as pulumi from "@pulumi/pulumi";
 import { IstioControlPlane, ingressPorts } from "./components/istio";
+import { capacityTable, meshCapacity } from "./components/istio/capacity";
 import { KubeadmCluster, nodeCidrs } from "./components/kubernetes";
 import { CanaryRoute, IngressRoute, MeshMtls, MeshPrerequisites } from "./components/mesh";
 import { createNodes } from "./components/vps";
@@ -7,6 +9,10 @@ import { loadStackConfig } from "./stacks/load";
 
 // Every configuration problem is reported here, before any resource is registered.
 const config = loadStackConfig();
+
+// Undersized is an error in prod (stacks/validators.ts); elsewhere a warning with the numbers.
+const capacity = meshCapacity(config);
+if (!capacity.fits) pulumi.log.warn(`the workers cannot carry the mesh at the expected load (oslo-mesh:load):\n${capacityTable(capacity)}`);
 
 const nodes = createNodes(config);
 const cluster = new KubeadmCluster(config.stack, {
@@ -36,3 +42,9 @@ export const nodeAddresses = Object.fromEntries(nodes.map((n) => [n.nodeName, n.
 export const apiServer = cluster.endpoint;
 export const kubeconfig = cluster.kubeconfig;
 export const istioCrds = istio.crds.size;
+export const meshCapacityNeeded = { vcpu: round(capacity.need.cpu), memoryMiB: Math.round(capacity.need.memoryMiB) };
+export const workerCapacity = { vcpu: round(capacity.allocatable.cpu), memoryMiB: Math.round(capacity.allocatable.memoryMiB) };
+
+function round(x: number): number {
+    return Math.round(x * 100) / 100;
+}

@@ -108,6 +108,11 @@ export async function startMockRuntime(opts: MockRuntimeOptions): Promise<MockRe
         register(req, (err, resp) => {
             if (!err && resp) {
                 const deps = new Set<string>(req.getDependenciesList());
+                // A resource also waits for its explicit provider (a reference "urn::id"), e.g. the
+                // cluster's Kubernetes provider, which waits for the kubeconfig.
+                const provider = req.getProvider();
+                const providerUrn = provider ? provider.slice(0, provider.lastIndexOf("::")) : "";
+                if (providerUrn && !/::default(_[\w]+)?$/.test(providerUrn)) deps.add(providerUrn);
                 req.getPropertydependenciesMap().forEach((v) => v.getUrnsList().forEach((u) => deps.add(u)));
                 recorder.resources.push({
                     urn: resp.getUrn(),
@@ -129,6 +134,7 @@ interface RegisterRequest {
     getName(): string;
     getParent(): string;
     getCustom(): boolean;
+    getProvider(): string;
     getDependenciesList(): string[];
     getPropertydependenciesMap(): { forEach(f: (v: { getUrnsList(): string[] }) => void): void };
     getObject(): { toJavaScript(): unknown } | undefined;

@@ -24,6 +24,13 @@ export interface Plan {
     readonly outputs: Record<string, unknown>;
 }
 
+export interface PlanRun {
+    readonly plan: Plan;
+    readonly recorder: MockRecorder;
+    /** Milliseconds to evaluate the program: from importing index.ts until every registration settled. */
+    readonly evaluationMs: number;
+}
+
 export interface PlanOptions {
     readonly stack: string;
     /** Defaults to Pulumi.<stack>.yaml in the project. */
@@ -31,7 +38,7 @@ export interface PlanOptions {
 }
 
 /** Evaluates the program once. Call once per process: Pulumi's runtime state is global. */
-export async function runPlan(opts: PlanOptions): Promise<{ plan: Plan; recorder: MockRecorder }> {
+export async function runPlan(opts: PlanOptions): Promise<PlanRun> {
     const configFile = opts.configFile ?? path.join(PROJECT_DIR, `Pulumi.${opts.stack}.yaml`);
     if (!fs.existsSync(configFile)) {
         const stacks = fs.readdirSync(PROJECT_DIR).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).map((f) => f.split(".")[1]);
@@ -42,13 +49,18 @@ export async function runPlan(opts: PlanOptions): Promise<{ plan: Plan; recorder
     // their objects, which Helm renders at `pulumi up`.
     const recorder = await startMockRuntime({ stack: opts.stack, preview: true, config, helm: () => [] });
     // Imported only now, so that it registers against the mocks. A ConfigError surfaces here.
+    const started = process.hrtime.bigint();
     const program = require(path.join(PROJECT_DIR, "index")) as Record<string, unknown>;
     await settled();
+    const evaluationMs = Number(process.hrtime.bigint() - started) / 1e6;
     const outputs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(program)) outputs[k] = await resolveOutput(v);
     await settled();
-    const resources = recorder.resources.map((r) => ({ ...r, inputs: redact(r.inputs) as Record<string, unknown> }));
-    return { plan: { stack: opts.stack, resources, outputs }, recorder };
+    // Sorted by URN: registration order depends on when outputs resolve, the plan must not.
+    const resources = recorder.resources
+        .map((r) => ({ ...r, inputs: redact(r.inputs) as Record<string, unknown> }))
+        .sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
+    return { plan: { stack: opts.stack, resources, outputs }, recorder, evaluationMs };
 }
 
 /** An output's value as the plan shows it: "[secret]" for secrets, "[unknown]" for values known only after `pulumi up`. */

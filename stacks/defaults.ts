@@ -55,6 +55,7 @@ const common = {
     },
     mesh: { mtls: { mode: "PERMISSIVE", exceptions: [] } },
     canaries: [],
+    load: { services: [] },
 };
 
 const perEnvironment: Record<Environment, object> = {

@@ -202,6 +202,18 @@ export const sections = {
                 .optional(),
         }),
     ),
+    /** The expected load, for the mesh capacity check. */
+    load: z.strictObject({
+        services: z.array(
+            z.strictObject({
+                name: dnsLabel,
+                namespace: dnsLabel,
+                /** Requests per second through the service's sidecars, at peak. */
+                rps: z.number().min(0),
+                replicas: z.number().int().min(1),
+            }),
+        ),
+    }),
 } as const;
 
 export type Sections = typeof sections;

@@ -258,7 +258,7 @@ describe("mesh: components under mocks", () => {
     const crdUrn = (name: string) => recorder.byName(`istio-${name}`).urn;
     const directDeps = (name: string) => recorder.byName(name).dependsOn;
 
-    it("each custom resource waits for the CRD of its kind and its namespace, and for nothing else", () => {
+    it("each custom resource waits for the CRD of its kind, its namespace and the provider, and for nothing else", () => {
         const bookinfo = recorder.byName("istio-inject-bookinfo").urn;
         const istioSystem = recorder.byName("istio-namespace").urn;
         const expect: Array<[string, string[]]> = [
@@ -270,7 +270,9 @@ describe("mesh: components under mocks", () => {
             // The exception's namespace is not the program's: only the CRD is waited for.
             ["mesh-mtls-policy-legacy-default", [crdUrn("policies.authentication.istio.io")]],
         ];
-        for (const [name, deps] of expect) assert.deepStrictEqual(directDeps(name), [...deps].sort(), name);
+        // And, like every Kubernetes object, for the cluster's provider.
+        const provider = recorder.byName("test-provider").urn;
+        for (const [name, deps] of expect) assert.deepStrictEqual(directDeps(name), [...deps, provider].sort(), name);
     });
 
     it("registers typed kinds under their Istio 1.3 API groups", () => {

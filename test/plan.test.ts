@@ -39,6 +39,14 @@ describe("plan: npm run plan", function () {
         });
     }
 
+    it("two evaluations of the same stack give byte-identical plans", () => {
+        const again = runPlanCli(["--stack", "prod", "--json"]);
+        assert.strictEqual(again.status, 0, again.stderr);
+        assert.strictEqual(again.stdout, JSON.stringify(plans.get("prod"), null, 2) + "\n");
+        const third = runPlanCli(["--stack", "prod", "--json"]);
+        assert.strictEqual(third.stdout, again.stdout);
+    });
+
     it("prints the resource tree and a count per type without --json", () => {
         const r = runPlanCli(["--stack", "staging"]);
         assert.strictEqual(r.status, 0, r.stderr);

@@ -1,0 +1,51 @@
+// The benchmark's scheduler and generated stacks (the timings themselves are `npm run bench`'s).
+import * as assert from "assert";
+import { schedule } from "../bench/model";
+import { generatedConfig } from "../bench/generate";
+import { PlanResource } from "../plan/run";
+import { problemsOf } from "./harness";
+
+const res = (name: string, type: string, dependsOn: string[] = [], parent: string | null = null, custom = true): PlanResource => ({
+    urn: `urn:${name}`,
+    type,
+    name,
+    parent: parent ? `urn:${parent}` : null,
+    custom,
+    dependsOn: dependsOn.map((d) => `urn:${d}`),
+    inputs: {},
+});
+const CMD = "command:remote:Command";
+
+describe("bench: the pulumi up simulation", () => {
+    // Two nodes prepared in parallel (VM 90 s, prepare 240 s), init after one of them (150 s), a join after the other and the init (60 s).
+    const graph = [
+        res("node", "oslo-mesh:vps:KvmVps", [], null, false),
+        res("a-vm", CMD, [], "node"),
+        res("b-vm", CMD),
+        res("a-prepare", CMD, ["node"]),
+        res("b-prepare", CMD, ["b-vm"]),
+        res("c-init", CMD, ["a-prepare"]),
+        res("b-join", CMD, ["b-prepare", "c-init"]),
+    ];
+
+    it("runs independent steps side by side and follows the longest chain", () => {
+        const s = schedule(graph);
+        assert.strictEqual(s.makespan, 90 + 240 + 150 + 60);
+        assert.deepStrictEqual(s.criticalPath, ["urn:a-vm", "urn:a-prepare", "urn:c-init", "urn:b-join"], "waiting on a component waits on its children");
+        assert.strictEqual(s.sequential, 90 * 2 + 240 * 2 + 150 + 60);
+    });
+
+    it("with one slot it is the steps one after another", () => {
+        assert.strictEqual(schedule(graph, 1).makespan, schedule(graph).sequential);
+    });
+
+    it("refuses a graph that waits on itself in a cycle", () => {
+        assert.throws(() => schedule([res("x-prepare", CMD, ["y-prepare"]), res("y-prepare", CMD, ["x-prepare"])]), /cycle/);
+    });
+
+    for (const [nodes, canaries] of [[3, 1], [50, 100]]) {
+        it(`the generated stack of ${nodes} nodes and ${canaries} canaries is a valid config`, () => {
+            assert.deepStrictEqual(problemsOf("staging", generatedConfig(nodes, canaries)), []);
+        });
+    }
+});
