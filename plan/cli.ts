@@ -1,19 +1,23 @@
-// npm run plan -- --stack <name> [--json] [--out DIR] [--config-file FILE]
+// npm run plan -- --stack <name> [--json] [--out DIR] [--config-file FILE] [--diff GIT-REF]
 // The offline plan: the real program under Pulumi's mock runtime, for reviewers and
 // machines without the Pulumi CLI or credentials. Exit 1 with every problem on stderr
 // when the configuration is broken; stdout stays empty then.
+import * as crypto from "crypto";
 import { collectArtifacts, writeArtifacts } from "./artifacts";
+import { planAtRevision } from "./baseline";
+import { diffPlans, renderDiff } from "./diff";
 import { renderJson, renderTree } from "./render";
-import { runPlan } from "./run";
+import { runPlan, SECRET_DIGEST_KEY_ENV } from "./run";
 
 interface CliArgs {
     stack: string;
     json: boolean;
     out?: string;
     configFile?: string;
+    diff?: string;
 }
 
-const USAGE = "usage: npm run plan -- --stack <name> [--json] [--out DIR] [--config-file FILE]";
+const USAGE = "usage: npm run plan -- --stack <name> [--json] [--out DIR] [--config-file FILE] [--diff GIT-REF]";
 
 export function parseArgs(argv: string[]): CliArgs {
     const args: Partial<CliArgs> = { json: false };
@@ -28,6 +32,7 @@ export function parseArgs(argv: string[]): CliArgs {
         else if (a === "--json") args.json = true;
         else if (a === "--out") args.out = value();
         else if (a === "--config-file") args.configFile = value();
+        else if (a === "--diff") args.diff = value();
         else throw new Error(`unknown argument ${a}\n${USAGE}`);
     }
     if (!args.stack) throw new Error(`--stack is required\n${USAGE}`);
@@ -51,6 +56,15 @@ async function main(): Promise<void> {
     // A rejected promise inside the program (e.g. in an apply) must fail the plan, not vanish.
     process.on("unhandledRejection", (e) => fail([`plan failed: ${(e as Error)?.message ?? String(e)}`]));
     try {
+        if (args.diff) {
+            // One key for both plans of this diff, never shown: secrets compare by digest only.
+            const key = crypto.randomBytes(32).toString("hex");
+            process.env[SECRET_DIGEST_KEY_ENV] = key;
+            const base = planAtRevision(args.diff, args.stack, key);
+            const { plan } = await runPlan({ stack: args.stack, configFile: args.configFile });
+            process.stdout.write(renderDiff(diffPlans(base, plan), `Plan diff for stack ${args.stack}: ${args.diff} → working tree`));
+            return;
+        }
         const { plan, recorder } = await runPlan({ stack: args.stack, configFile: args.configFile });
         if (args.out) writeArtifacts(args.out, collectArtifacts(plan, recorder.invokes));
         process.stdout.write(args.json ? renderJson(plan) : renderTree(plan));

@@ -140,15 +140,19 @@ interface RegisterRequest {
     getObject(): { toJavaScript(): unknown } | undefined;
 }
 
-/** Replaces secrets by "[secret]" and unknowns by "[unknown]", recursively. */
-export function redact(value: unknown): unknown {
+/**
+ * Replaces secrets by "[secret]" and unknowns by "[unknown]", recursively. With `digest`
+ * (the plan diff only), a secret becomes "[secret:<digest>]", so that two plans can tell a
+ * changed secret from an unchanged one without either showing it.
+ */
+export function redact(value: unknown, digest?: (secret: unknown) => string): unknown {
     if (value === UNKNOWN) return "[unknown]";
-    if (Array.isArray(value)) return value.map(redact);
+    if (Array.isArray(value)) return value.map((v) => redact(v, digest));
     if (typeof value === "object" && value !== null) {
         const o = value as Record<string, unknown>;
-        if (o[SIG_KEY] === SECRET_SIG) return "[secret]";
+        if (o[SIG_KEY] === SECRET_SIG) return digest ? `[secret:${digest(o.value)}]` : "[secret]";
         if (o[SIG_KEY] === RESOURCE_SIG) return o.urn;
-        return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, redact(v)]));
+        return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, redact(v, digest)]));
     }
     return value;
 }

@@ -1,4 +1,5 @@
 // Runs the real index.ts under the mock runtime and returns what `pulumi preview` would register.
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -57,10 +58,20 @@ export async function runPlan(opts: PlanOptions): Promise<PlanRun> {
     for (const [k, v] of Object.entries(program)) outputs[k] = await resolveOutput(v);
     await settled();
     // Sorted by URN: registration order depends on when outputs resolve, the plan must not.
+    const digest = secretDigest();
     const resources = recorder.resources
-        .map((r) => ({ ...r, inputs: redact(r.inputs) as Record<string, unknown> }))
+        .map((r) => ({ ...r, inputs: redact(r.inputs, digest) as Record<string, unknown> }))
         .sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
     return { plan: { stack: opts.stack, resources, outputs }, recorder, evaluationMs };
+}
+
+/** Set by `--diff` for both plans it compares: a key that lives only as long as that one diff. */
+export const SECRET_DIGEST_KEY_ENV = "OSLO_MESH_SECRET_DIGEST_KEY";
+
+function secretDigest(): ((secret: unknown) => string) | undefined {
+    const key = process.env[SECRET_DIGEST_KEY_ENV];
+    if (!key) return undefined;
+    return (secret) => crypto.createHmac("sha256", key).update(JSON.stringify(secret ?? null)).digest("hex").slice(0, 16);
 }
 
 /** An output's value as the plan shows it: "[secret]" for secrets, "[unknown]" for values known only after `pulumi up`. */
