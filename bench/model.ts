@@ -97,3 +97,35 @@ export function schedule(resources: ReadonlyArray<PlanResource>, parallelism = N
         sequential: steps.reduce((a, r) => a + durationOf(r), 0),
     };
 }
+
+/**
+ * Steps of one node that wait, directly or not, on another node they have no need of. A node's
+ * steps may wait on the first control plane (kubeadm init runs there) and a control plane's
+ * join on the control planes before it (they join one at a time); nothing else.
+ */
+export function unneededNodeWaits(resources: ReadonlyArray<PlanResource>, nodes: ReadonlyArray<{ name: string; role: string }>): string[] {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const ownerOf = (name: string) => nodes.find((n) => name === n.name || name.startsWith(`${n.name}-`))?.name;
+    const controlPlanes = nodes.filter((n) => n.role === "control-plane").map((n) => n.name);
+    const found: string[] = [];
+    for (const r of resources) {
+        const owner = ownerOf(r.name);
+        if (!owner) continue;
+        const allowed = new Set([owner, controlPlanes[0]]);
+        const k = controlPlanes.indexOf(owner);
+        for (const cp of controlPlanes.slice(0, Math.max(0, k))) allowed.add(cp);
+        const seen = new Set<string>();
+        const stack = [...r.dependsOn];
+        while (stack.length) {
+            const u = stack.pop()!;
+            if (seen.has(u)) continue;
+            seen.add(u);
+            const d = byUrn.get(u);
+            if (!d) continue;
+            const other = ownerOf(d.name);
+            if (other && !allowed.has(other)) found.push(`${r.name} waits on ${d.name}`);
+            stack.push(...d.dependsOn);
+        }
+    }
+    return found;
+}

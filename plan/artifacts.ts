@@ -18,6 +18,21 @@ function safe(name: string): string {
     return name.replace(/[^A-Za-z0-9._-]+/g, "_");
 }
 
+/** Script parameters that are documents of their own, and where the plan writes them. */
+const EMBEDDED: Record<string, (resource: string) => string> = {
+    USER_DATA: (r) => `cloud-init/${r}/user-data`,
+    META_DATA: (r) => `cloud-init/${r}/meta-data`,
+    NETWORK_CONFIG: (r) => `cloud-init/${r}/network-config`,
+    KUBEADM_CONFIG: (r) => `kubeadm/${r}.yaml`,
+    ADMIT_CONFIG: (r) => `kubeadm/${r}.yaml`,
+};
+
+/** The value of `readonly NAME='...'` in a rendered script (components/shared/script.ts quotes this way). */
+export function scriptParam(script: string, name: string): string | undefined {
+    const m = new RegExp(`^readonly ${name}='((?:[^']|'\\\\'')*)'$`, "m").exec(script);
+    return m ? m[1].replace(/'\\''/g, "'") : undefined;
+}
+
 export function collectArtifacts(plan: Plan, invokes: ReadonlyArray<RecordedInvoke>): Artifact[] {
     const out: Artifact[] = [];
     for (const r of plan.resources) {
@@ -25,7 +40,13 @@ export function collectArtifacts(plan: Plan, invokes: ReadonlyArray<RecordedInvo
             for (const [field, ext] of COMMAND_FIELDS) {
                 const v = r.inputs[field];
                 // Values known only at `pulumi up` ("[unknown]") or secret ("[secret]") have no file.
-                if (typeof v === "string" && v !== "[unknown]" && v !== "[secret]") out.push({ file: `commands/${safe(r.name)}.${field}.${ext}`, content: v });
+                if (typeof v !== "string" || v === "[unknown]" || v === "[secret]") continue;
+                out.push({ file: `commands/${safe(r.name)}.${field}.${ext}`, content: v });
+                if (field !== "create") continue;
+                for (const [param, where] of Object.entries(EMBEDDED)) {
+                    const doc = scriptParam(v, param);
+                    if (doc) out.push({ file: where(safe(r.name)), content: doc.endsWith("\n") ? doc : `${doc}\n` });
+                }
             }
         } else if (r.custom && r.type.startsWith("kubernetes:") && r.type !== "pulumi:providers:kubernetes") {
             out.push({ file: `kubernetes/${safe(r.name)}.yaml`, content: jsyaml.dump(r.inputs, { noRefs: true, sortKeys: false }) });

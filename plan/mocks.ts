@@ -51,6 +51,8 @@ export interface MockRuntimeOptions {
 export class MockRecorder {
     readonly resources: RecordedResource[] = [];
     readonly invokes: RecordedInvoke[] = [];
+    /** Invokes that no mock answers; each one also failed where it was made. */
+    readonly unexpectedInvokes: string[] = [];
     byType(type: string): RecordedResource[] {
         return this.resources.filter((r) => r.type === type);
     }
@@ -88,6 +90,7 @@ export async function startMockRuntime(opts: MockRuntimeOptions): Promise<MockRe
                     return { result: opts.helm({ ...helmOpts, values: helmOpts.values ?? {} }) };
                 }
                 default:
+                    recorder.unexpectedInvokes.push(args.token);
                     throw new Error(`unexpected invoke ${args.token}(${JSON.stringify(args.inputs)})`);
             }
         },

@@ -1,6 +1,6 @@
 // The benchmark's scheduler and generated stacks (the timings themselves are `npm run bench`'s).
 import * as assert from "assert";
-import { schedule } from "../bench/model";
+import { schedule, unneededNodeWaits } from "../bench/model";
 import { generatedConfig } from "../bench/generate";
 import { PlanResource } from "../plan/run";
 import { problemsOf } from "./harness";
@@ -41,6 +41,14 @@ describe("bench: the pulumi up simulation", () => {
 
     it("refuses a graph that waits on itself in a cycle", () => {
         assert.throws(() => schedule([res("x-prepare", CMD, ["y-prepare"]), res("y-prepare", CMD, ["x-prepare"])]), /cycle/);
+    });
+
+    it("finds a node's step that waits on an unrelated node, and allows the first control plane", () => {
+        const nodes = [{ name: "cp", role: "control-plane" }, { name: "w1", role: "worker" }, { name: "w2", role: "worker" }];
+        const ok = [res("cp-init", CMD), res("w1-join", CMD, ["cp-init"]), res("w2-join", CMD, ["cp-init"])];
+        assert.deepStrictEqual(unneededNodeWaits(ok, nodes), []);
+        const bad = [...ok.slice(0, 2), res("w2-join", CMD, ["cp-init", "w1-join"])];
+        assert.deepStrictEqual(unneededNodeWaits(bad, nodes), ["w2-join waits on w1-join"]);
     });
 
     for (const [nodes, canaries] of [[3, 1], [50, 100]]) {

@@ -3,6 +3,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as jsyaml from "js-yaml";
 import { runPlanCli, stackFileConfig, writeStackFile } from "./harness";
 
 interface PlanJson {
@@ -73,6 +74,25 @@ describe("plan: npm run plan", function () {
             "oslo-mesh:mesh.mtls.mode: prod requires STRICT mTLS, got DISABLE",
             "oslo-mesh:nodes[0].vcpus: a control-plane node needs at least 2 vCPUs (kubeadm preflight), got 1",
         ]);
+    });
+
+    it("--out writes scripts, cloud-init, kubeadm configs, Helm values and Kubernetes objects as files", () => {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-out-"));
+        const r = runPlanCli(["--stack", "prod", "--out", out]);
+        assert.strictEqual(r.status, 0, r.stderr);
+        const read = (rel: string) => fs.readFileSync(path.join(out, rel), "utf8");
+        assert.match(read("commands/prod-worker-1-prepare.create.sh"), /<<'OSLO_MESH_SCRIPT'\n#!\/usr\/bin\/env bash\n/);
+        assert.match(read("cloud-init/prod-cp-1-vm/user-data"), /^#cloud-config\nhostname: prod-cp-1\n/);
+        assert.match(read("cloud-init/prod-cp-1-vm/network-config"), /- 203\.0\.113\.10\/24/);
+        const [init, cluster] = jsyaml.loadAll(read("kubeadm/prod-init.yaml")) as Array<Record<string, any>>;
+        assert.strictEqual(init.kind, "InitConfiguration");
+        assert.strictEqual(init.bootstrapTokens[0].token, "__BOOTSTRAP_TOKEN__", "the secret stays a placeholder");
+        assert.strictEqual(cluster.kubernetesVersion, "v1.15.12");
+        const values = jsyaml.load(read("helm/istio.values.yaml")) as Record<string, any>;
+        assert.strictEqual(values.global.tag, "1.3.3");
+        const vs = jsyaml.load(read("kubernetes/canary-bookinfo-reviews-virtualservice.yaml")) as Record<string, any>;
+        assert.strictEqual(vs.kind, "VirtualService");
+        assert.strictEqual(fs.readdirSync(path.join(out, "kubernetes")).filter((f) => f.startsWith("istio-") && f.endsWith(".istio.io.yaml")).length, 23);
     });
 
     it("unknown arguments are refused with the usage", () => {

@@ -84,3 +84,17 @@ describe("vps: nodes under mocks", () => {
         assert.ok(await isSecret(nodes[1].connection));
     });
 });
+
+describe("harness: the shared mock runtime", () => {
+    it("fails on an invoke it does not expect, instead of answering it", async () => {
+        const recorder = await startMockRuntime({ stack: "test", preview: false });
+        await assert.rejects(pulumi.runtime.invoke("aws:index/getRegion:getRegion", {}));
+        assert.deepStrictEqual(recorder.unexpectedInvokes, ["aws:index/getRegion:getRegion"]);
+    });
+
+    it("answers kubernetes:yaml:decode with every document of the text", async () => {
+        await startMockRuntime({ stack: "test", preview: false });
+        const r = await pulumi.runtime.invoke("kubernetes:yaml:decode", { text: "a: 1\n---\nb: 2\n" });
+        assert.deepStrictEqual(r.result, [{ a: 1 }, { b: 2 }]);
+    });
+});
