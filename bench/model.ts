@@ -1,6 +1,7 @@
 // The duration model of `pulumi up` and a scheduler over the plan's dependency graph.
 // Durations are estimates (seconds) for KVM on NVMe in Oslo; they are documented in the README
 // and meant for comparing shapes of the graph, not for promising wall-clock times.
+import { waitsFor } from "../plan/graph";
 import { PlanResource } from "../plan/run";
 
 /** Seconds per step, matched on the resource's type and name. The first match wins. */
@@ -114,17 +115,10 @@ export function unneededNodeWaits(resources: ReadonlyArray<PlanResource>, nodes:
         const allowed = new Set([owner, controlPlanes[0]]);
         const k = controlPlanes.indexOf(owner);
         for (const cp of controlPlanes.slice(0, Math.max(0, k))) allowed.add(cp);
-        const seen = new Set<string>();
-        const stack = [...r.dependsOn];
-        while (stack.length) {
-            const u = stack.pop()!;
-            if (seen.has(u)) continue;
-            seen.add(u);
+        for (const u of waitsFor(resources, r)) {
             const d = byUrn.get(u);
-            if (!d) continue;
-            const other = ownerOf(d.name);
+            const other = d && ownerOf(d.name);
             if (other && !allowed.has(other)) found.push(`${r.name} waits on ${d.name}`);
-            stack.push(...d.dependsOn);
         }
     }
     return found;

@@ -3,6 +3,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { KubeadmCluster, nodeCidrs } from "../components/kubernetes";
 import { createNodes } from "../components/vps";
+import { waitsFor } from "../plan/graph";
 import { MockRecorder, RecordedResource, SECRET_SIG, settled, startMockRuntime } from "../plan/mocks";
 import { isSecret, parsedConfig, stackFileConfig, valueOf } from "./harness";
 
@@ -10,18 +11,10 @@ const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nk8s-mock-key\n-----END
 const RANDOM: Record<string, string> = { "prod-token-id": "abc123", "prod-token-secret": "0123456789abcdef", "prod-certificate-key": "f".repeat(64) };
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: admin, user: {client-key-data: c2VjcmV0LWtleQ==}}]\n";
 
-/** Every resource a resource waits for, directly or through others. */
+/** The names of every resource a resource waits for, directly or through others. */
 function closure(recorder: MockRecorder, r: RecordedResource): Set<string> {
     const byUrn = new Map(recorder.resources.map((x) => [x.urn, x]));
-    const seen = new Set<string>();
-    const stack = [...r.dependsOn];
-    while (stack.length) {
-        const urn = stack.pop()!;
-        if (seen.has(urn)) continue;
-        seen.add(urn);
-        stack.push(...(byUrn.get(urn)?.dependsOn ?? []));
-    }
-    return new Set([...seen].map((u) => byUrn.get(u)!.name));
+    return new Set([...waitsFor(recorder.resources, r)].map((u) => byUrn.get(u)!.name));
 }
 
 describe("kubernetes: KubeadmCluster under mocks", () => {
