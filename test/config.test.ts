@@ -117,6 +117,7 @@ const broken: Case[] = [
     { what: "an unparsable telemetry quantity", stack: "staging", edit: (c) => (c["oslo-mesh:istio"].mixer = { telemetry: { resources: { limits: { memory: "4 gigs" } } } }), expect: ["oslo-mesh:istio.mixer.telemetry.resources.limits.memory", "must be a non-negative Kubernetes quantity"] },
     { what: "a report batch time over a minute", stack: "staging", edit: (c) => (c["oslo-mesh:istio"].mixer = { telemetry: { reportBatchMaxTime: "5m" } }), expect: "oslo-mesh:istio.mixer.telemetry.reportBatchMaxTime: must be from 1ms to 1m, got 5m" },
     { what: "several control planes on Kubernetes 1.14", stack: "prod", edit: (c) => (c["oslo-mesh:kubernetes"].version = "1.14.10"), expect: ["oslo-mesh:kubernetes.version", "3 control-plane nodes need Kubernetes 1.15"] },
+    { what: "a header match with two kinds of match", stack: "staging", edit: (c) => (c["oslo-mesh:canaries"][0].match.headers = { "end-user": { exact: "jason", prefix: "ja" } }), expect: "oslo-mesh:canaries[0].match.headers.end-user: expected exactly one of the forms: {exact} or {prefix} or {regex}" },
     { what: "a secret given for a key that holds nothing secret", stack: "staging", edit: (c) => (c["oslo-mesh:region"] = "oslo"), expect: ["oslo-mesh:region", "is set as a secret but holds nothing secret"] },
 ];
 
