@@ -20,6 +20,8 @@ import {
     renderResetScript,
     secretsStdin,
     joinStdin,
+    renderAdmitConfig,
+    renderKubeconfigScript,
     KubernetesConfig,
 } from "../components/kubernetes/render";
 import { parsedConfig, stackFileConfig } from "./harness";
@@ -216,6 +218,31 @@ describe("kubernetes: kubeadm init and join, executed in a sandbox", () => {
         assert.strictEqual(r.status, 0, r.stderr);
         const join = jsyaml.load(fs.readFileSync(path.join(sb.root, "etc/kubernetes/oslo-mesh/kubeadm-join.yaml"), "utf8")) as Record<string, any>;
         assert.deepStrictEqual(join.controlPlane, { localAPIEndpoint: { advertiseAddress: "203.0.113.11", bindPort: 6443 }, certificateKey: CERT_KEY });
+    });
+
+    it("admitting a node recreates an expired bootstrap token and re-uploads the certificates, and only when needed", () => {
+        const admit = renderLifecycleScript("admit", "prod-cp-2", { admitConfig: renderAdmitConfig(shape), controlPlane: true, root: sb.root });
+        assert.strictEqual(sb.run(admit, secretsStdin(TOKEN, CERT_KEY)).status, 0);
+        const first = sb.calls().filter((c) => c.startsWith("kubeadm"));
+        assert.strictEqual(first.length, 3, first.join("\n"));
+        assert.match(first[1], /^kubeadm token create --config \S+ --kubeconfig \S+\/etc\/kubernetes\/admin\.conf$/);
+        assert.match(first[2], /^kubeadm init phase upload-certs --upload-certs --config \S+$/);
+        assert.ok(!sb.calls().join("\n").includes(TOKEN) && !sb.calls().join("\n").includes(CERT_KEY), "secrets stay off command lines");
+        sb.clearCalls();
+        assert.strictEqual(sb.run(admit, secretsStdin(TOKEN, CERT_KEY)).status, 0);
+        assert.ok(!sb.calls().some((c) => c.startsWith("kubeadm token create")), "an existing token is left alone");
+        const worker = renderLifecycleScript("admit", "prod-worker-1", { admitConfig: renderAdmitConfig(shape), controlPlane: false, root: sb.root });
+        sb.clearCalls();
+        assert.strictEqual(sb.run(worker, secretsStdin(TOKEN, CERT_KEY)).status, 0);
+        assert.ok(!sb.calls().some((c) => c.includes("upload-certs")), "a worker needs no certificates");
+    });
+
+    it("the kubeconfig script prints the admin kubeconfig", () => {
+        fs.mkdirSync(path.join(sb.root, "etc/kubernetes"), { recursive: true });
+        fs.writeFileSync(path.join(sb.root, "etc/kubernetes/admin.conf"), "apiVersion: v1\nkind: Config\n");
+        const r = sb.run(renderKubeconfigScript({ root: sb.root }));
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.strictEqual(r.stdout, "apiVersion: v1\nkind: Config\n");
     });
 
     it("removing a node drains and deletes it from the cluster, then kubeadm reset runs on it; both repeat safely", () => {
