@@ -96,6 +96,8 @@ export const sections = {
         githubBaseUrl: z.url(),
         /** cri-tools release of crictl, e.g. 1.15.0. */
         crictlVersion: z.string().regex(/^\d+\.\d+\.\d+$/, "must be a version such as 1.15.0"),
+        /** The crictl tarball's sha256, from its release notes; needed for releases before 1.23, which publish no checksum file. */
+        crictlSha256: z.string().regex(/^[a-f0-9]{64}$/, "must be a sha256 in hex").optional(),
         /** containernetworking/plugins release, e.g. 0.7.5. */
         cniPluginsVersion: z.string().regex(/^\d+\.\d+\.\d+$/, "must be a version such as 0.7.5"),
         /** The Ubuntu package version of containerd, held at that version. */

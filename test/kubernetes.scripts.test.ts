@@ -138,6 +138,22 @@ describe("kubernetes: node preparation, executed in a sandbox", () => {
         assert.ok(!fs.existsSync(path.join(sb.root, "opt/cni/bin")));
     });
 
+    it("verifies crictl against a pinned sha256 where its release publishes no checksum file", () => {
+        const crictl = `kubernetes-sigs/cri-tools/releases/download/v${k.crictlVersion}/crictl-v${k.crictlVersion}-linux-amd64.tar.gz`;
+        const sum = fs.readFileSync(path.join(sb.mirror, `${crictl}.sha256`), "utf8").split(" ")[0];
+        fs.rmSync(path.join(sb.mirror, `${crictl}.sha256`));
+        const unpinned = sb.run(renderPrepareScript("prod-worker-1", k, { root: sb.root }));
+        assert.notStrictEqual(unpinned.status, 0);
+        assert.match(unpinned.stderr, /no published checksum at file:\/\/\S+crictl-v1\.15\.0-linux-amd64\.tar\.gz\.sha256; pin it in the stack config \(e\.g\. kubernetes\.crictlSha256\); nothing was installed/);
+        assert.ok(!fs.existsSync(path.join(sb.root, "usr/local/bin")));
+        const wrong = sb.run(renderPrepareScript("prod-worker-1", { ...k, crictlSha256: "0".repeat(64) }, { root: sb.root }));
+        assert.match(wrong.stderr, /checksum mismatch for \S+crictl\S+: expected 0{64}/);
+        assert.ok(!fs.existsSync(path.join(sb.root, "usr/local/bin")));
+        const pinned = sb.run(renderPrepareScript("prod-worker-1", { ...k, crictlSha256: sum }, { root: sb.root }));
+        assert.strictEqual(pinned.status, 0, pinned.stderr);
+        assert.ok(fs.existsSync(path.join(sb.root, "usr/local/bin/crictl")));
+    });
+
     it("refuses a node that booted with cgroup v2", () => {
         const r = sb.run(renderPrepareScript("prod-worker-1", k, { root: sb.root }), "", { FAKE_CGROUP_FS: "cgroup2fs" });
         assert.notStrictEqual(r.status, 0);

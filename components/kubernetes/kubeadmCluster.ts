@@ -6,6 +6,7 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import * as semver from "semver";
 import { KvmVps } from "../vps";
 import { bashCommand } from "../shared/script";
 import {
@@ -25,6 +26,7 @@ import {
     secretsStdin,
     joinStdin,
     ClusterShape,
+    CRICTL_SUM_FILES_SINCE,
 } from "./render";
 import { splitEndpoint } from "./validate";
 
@@ -57,6 +59,12 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const first = controlPlanes[0];
         if (!first) throw new Error("a cluster needs a control-plane node");
         const ha = controlPlanes.length > 1;
+        if (!k.crictlSha256 && semver.lt(k.crictlVersion, CRICTL_SUM_FILES_SINCE)) {
+            pulumi.log.warn(
+                `cri-tools v${k.crictlVersion} publishes crictl's sha256 only in its release notes: set oslo-mesh:kubernetes.crictlSha256 from them, or node preparation stops before installing anything`,
+                this,
+            );
+        }
         const parent = { parent: this };
 
         // A kubeadm bootstrap token is [a-z0-9]{6}.[a-z0-9]{16}; the certificate key 32 bytes in hex.

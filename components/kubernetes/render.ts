@@ -27,25 +27,32 @@ export function kubeadmApiVersion(version: string): string {
 export interface Artifact {
     readonly name: string;
     readonly url: string;
+    /** The checksum file its project publishes beside it, or "" when the sum is pinned in `sum`. */
     readonly sumUrl: string;
+    /** A pinned checksum, or "" when it comes from `sumUrl`. */
+    readonly sum: string;
     readonly sumTool: "sha512sum" | "sha256sum";
 }
 
+/** cri-tools publishes .sha256/.sha512 files beside its tarballs from v1.23.0 on (hack/release.sh); before, only in its release notes. */
+export const CRICTL_SUM_FILES_SINCE = "1.23.0";
+
 /** What prepare-node.sh downloads, each with the checksum file its project publishes. */
-export function artifacts(k: Pick<KubernetesConfig, "version" | "downloadBaseUrl" | "githubBaseUrl" | "crictlVersion" | "cniPluginsVersion">): Artifact[] {
+export function artifacts(k: Pick<KubernetesConfig, "version" | "downloadBaseUrl" | "githubBaseUrl" | "crictlVersion" | "crictlSha256" | "cniPluginsVersion">): Artifact[] {
     const base = k.downloadBaseUrl.replace(/\/$/, "");
     const gh = k.githubBaseUrl.replace(/\/$/, "");
     // Kubernetes 1.13-1.15 publish .sha512 (and .sha1) beside each binary; .sha256 starts with 1.16.
     const kube = ["kubeadm", "kubelet", "kubectl"].map((name) => {
         const url = `${base}/release/v${k.version}/bin/linux/amd64/${name}`;
-        return { name, url, sumUrl: `${url}.sha512`, sumTool: "sha512sum" as const };
+        return { name, url, sumUrl: `${url}.sha512`, sum: "", sumTool: "sha512sum" as const };
     });
     const crictl = `${gh}/kubernetes-sigs/cri-tools/releases/download/v${k.crictlVersion}/crictl-v${k.crictlVersion}-linux-amd64.tar.gz`;
     const cni = `${gh}/containernetworking/plugins/releases/download/v${k.cniPluginsVersion}/cni-plugins-amd64-v${k.cniPluginsVersion}.tgz`;
+    // containernetworking/plugins v0.7.x publishes .sha1, .sha256 and .sha512 files (scripts/release.sh).
     return [
         ...kube,
-        { name: "crictl", url: crictl, sumUrl: `${crictl}.sha256`, sumTool: "sha256sum" },
-        { name: "cni-plugins", url: cni, sumUrl: `${cni}.sha512`, sumTool: "sha512sum" },
+        { name: "crictl", url: crictl, sumUrl: k.crictlSha256 ? "" : `${crictl}.sha256`, sum: k.crictlSha256 ?? "", sumTool: "sha256sum" },
+        { name: "cni-plugins", url: cni, sumUrl: `${cni}.sha512`, sum: "", sumTool: "sha512sum" },
     ];
 }
 
@@ -94,6 +101,7 @@ export function renderPrepareScript(nodeName: string, k: KubernetesConfig, env: 
         ARTIFACT_NAMES: list.map((a) => a.name),
         ARTIFACT_URLS: list.map((a) => a.url),
         ARTIFACT_SUM_URLS: list.map((a) => a.sumUrl),
+        ARTIFACT_SUMS: list.map((a) => a.sum),
         ARTIFACT_SUM_TOOLS: list.map((a) => a.sumTool),
         KUBELET_UNIT,
         KUBEADM_DROPIN,
