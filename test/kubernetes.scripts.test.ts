@@ -318,6 +318,7 @@ describe("kubernetes: host firewall and CNI, executed in a sandbox", () => {
     });
 
     it("the CNI manifest is applied with the pod CIDR only when its checksum matches", () => {
+        // The commented-out form of later Calico manifests; the v3.10 form is the next test.
         const manifest = 'kind: DaemonSet\n            # - name: CALICO_IPV4POOL_CIDR\n            #   value: "192.168.0.0/16"\n';
         fs.writeFileSync(path.join(sb.dir, "calico.yaml"), manifest);
         const k = parsedConfig("prod", stackFileConfig("prod")).kubernetes;
@@ -331,5 +332,18 @@ describe("kubernetes: host firewall and CNI, executed in a sandbox", () => {
         assert.strictEqual(good.status, 0, good.stderr);
         assert.match(fs.readFileSync(path.join(sb.dir, "applied.yaml"), "utf8"), /^ {12}- name: CALICO_IPV4POOL_CIDR\n {14}value: "10\.244\.0\.0\/16"$/m);
         assert.ok(sb.calls().some((c) => c.startsWith("kubectl") && c.includes(" apply -f ")));
+    });
+
+    it("Calico v3.10's manifest, whose pool is set, gets the pod CIDR at the same indentation", () => {
+        // _includes/v3.10/charts/calico/templates/calico-node.yaml at projectcalico/calico v3.10.4
+        const manifest = "          env:\n            - name: CALICO_IPV4POOL_CIDR\n              value: \"192.168.0.0/16\"\n            - name: CALICO_DISABLE_FILE_LOGGING\n              value: \"true\"\n";
+        fs.writeFileSync(path.join(sb.dir, "calico.yaml"), manifest);
+        const k = parsedConfig("prod", stackFileConfig("prod")).kubernetes;
+        const script = renderCniScript({ ...k, cni: { manifestUrl: `file://${sb.dir}/calico.yaml` } }, { root: sb.root });
+        const r = sb.run(script.replace("kubectl --kubeconfig", `cp "\${work}/calico.yaml" "${sb.dir}/applied.yaml"; kubectl --kubeconfig`));
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.match(r.stderr, /warning: no sha256 configured .* applying it unverified/);
+        const applied = jsyaml.load(fs.readFileSync(path.join(sb.dir, "applied.yaml"), "utf8")) as Record<string, any>;
+        assert.deepStrictEqual(applied.env, [{ name: "CALICO_IPV4POOL_CIDR", value: "10.244.0.0/16" }, { name: "CALICO_DISABLE_FILE_LOGGING", value: "true" }]);
     });
 });
