@@ -28,6 +28,7 @@ const istio = new IstioControlPlane("istio", {
     mtlsMode: config.mesh.mtls.mode,
     externalIps: nodes.filter((n) => n.role === "worker").map((n) => n.publicIp),
     clusterDomain: config.kubernetes.clusterDomain,
+    kubernetesVersion: config.kubernetes.version,
 });
 
 const mesh: MeshPrerequisites = { provider: cluster.provider, crds: istio.crds, namespaces: istio.namespaces };

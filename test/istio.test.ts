@@ -134,7 +134,7 @@ describe("istio: IstioControlPlane under mocks", () => {
         recorder = await startMockRuntime({ stack: "prod", preview: false, helm: chartFixture });
         const cfg = parsedConfig("prod", stackFileConfig("prod"));
         const provider = new k8s.Provider("test-provider", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
-        new IstioControlPlane("istio", { provider, istio: cfg.istio, mtlsMode: "STRICT", externalIps: [], clusterDomain: "cluster.local" });
+        new IstioControlPlane("istio", { provider, istio: cfg.istio, mtlsMode: "STRICT", externalIps: [], clusterDomain: "cluster.local", kubernetesVersion: "1.15.12" });
         await settled();
     });
 
@@ -147,6 +147,7 @@ describe("istio: IstioControlPlane under mocks", () => {
         assert.deepStrictEqual(opts.fetch_opts, { repo: ISTIO_CHART_REPO });
         assert.strictEqual(opts.namespace, "istio-system");
         assert.strictEqual(opts.release_name, "istio");
+        assert.strictEqual(opts.kube_version, "v1.15.12", "rendered for the cluster's Kubernetes version");
         assert.strictEqual(opts.values.global.tag, "1.3.3");
     });
 

@@ -3,7 +3,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { runPlanCli } from "./harness";
+import { PROJECT_DIR, runPlanCli } from "./harness";
 import { requireOrSkip, run } from "./libvirt";
 
 /** The bash script inside a command's heredoc wrapper (see components/shared/script.ts). */
@@ -14,6 +14,12 @@ function innerScript(command: string): string | undefined {
 
 describe("scripts: shellcheck on everything the plan ships", function () {
     this.timeout(120000);
+
+    it("CI's own script and the tests' fake commands are shellcheck-clean too", function () {
+        requireOrSkip(this, run("sh", ["-c", "command -v shellcheck"]).status === 0 ? undefined : "shellcheck is not installed (apt-get install shellcheck)");
+        const r = run("shellcheck", [path.join(PROJECT_DIR, ".ci", "run"), path.join(PROJECT_DIR, "test", "fixtures", "fakebin", "fake")]);
+        assert.strictEqual(r.status, 0, r.stdout);
+    });
     for (const stack of ["dev", "staging", "prod"]) {
         it(`${stack}: every command and the script inside it are shellcheck-clean`, function () {
             requireOrSkip(this, run("sh", ["-c", "command -v shellcheck"]).status === 0 ? undefined : "shellcheck is not installed (apt-get install shellcheck)");

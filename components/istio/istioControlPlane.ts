@@ -18,6 +18,8 @@ export interface IstioControlPlaneArgs {
     readonly externalIps: pulumi.Input<pulumi.Input<string>[]>;
     /** The cluster's DNS domain. */
     readonly clusterDomain: string;
+    /** The cluster's Kubernetes version, which the chart's templates are rendered for. */
+    readonly kubernetesVersion: string;
 }
 
 export class IstioControlPlane extends pulumi.ComponentResource {
@@ -58,7 +60,16 @@ export class IstioControlPlane extends pulumi.ComponentResource {
         // their labels: "istio", as the upstream install names it.
         this.chart = new k8s.helm.v3.Chart(
             "istio",
-            { chart: "istio", version: ISTIO_VERSION, fetchOpts: { repo: ISTIO_CHART_REPO }, namespace: ISTIO_NAMESPACE, values, transformations: [waitForPrerequisites] },
+                        {
+                chart: "istio",
+                version: ISTIO_VERSION,
+                fetchOpts: { repo: ISTIO_CHART_REPO },
+                namespace: ISTIO_NAMESPACE,
+                // Rendered client-side: tell Helm which cluster it renders for (.Capabilities.KubeVersion).
+                kubeVersion: `v${args.kubernetesVersion}`,
+                values,
+                transformations: [waitForPrerequisites],
+            },
             { parent: this, provider, dependsOn: prerequisites },
         );
         this.registerOutputs({});
