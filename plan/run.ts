@@ -3,20 +3,13 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { MockRecorder, redact, settled, startMockRuntime } from "./mocks";
+import { MockRecorder, RecordedResource, redact, settled, startMockRuntime } from "./mocks";
 import { readStackFile } from "./stackFile";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 
-export interface PlanResource {
-    readonly urn: string;
-    readonly type: string;
-    readonly name: string;
-    readonly parent: string | null;
-    readonly custom: boolean;
-    readonly dependsOn: string[];
-    readonly inputs: Record<string, unknown>;
-}
+/** A resource as the plan shows it: as recorded, with secrets and unknowns redacted in its inputs. */
+export type PlanResource = RecordedResource;
 
 export interface Plan {
     readonly stack: string;
