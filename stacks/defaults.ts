@@ -21,7 +21,9 @@ const common = {
         clusterDomain: "cluster.local",
         downloadBaseUrl: "https://dl.k8s.io",
         githubBaseUrl: "https://github.com",
-        crictlVersion: "1.15.0",
+        // The first cri-tools release that publishes .sha512 files; it still speaks CRI v1alpha2,
+        // the API of kubelet 1.15 and containerd 1.3.
+        crictlVersion: "1.23.0",
         cniPluginsVersion: "0.7.5",
         // containerd 1.3 is validated with Kubernetes 1.15; this is Ubuntu 20.04's own build of it.
         containerdVersion: "1.3.3-0ubuntu2",

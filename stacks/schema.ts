@@ -94,7 +94,7 @@ export const sections = {
         downloadBaseUrl: z.url(),
         /** Base of the GitHub release downloads (crictl, CNI plugins); a mirror for air-gapped sites. */
         githubBaseUrl: z.url(),
-        /** cri-tools release of crictl, e.g. 1.15.0. */
+        /** cri-tools release of crictl, e.g. 1.23.0. */
         crictlVersion: z.string().regex(/^\d+\.\d+\.\d+$/, "must be a version such as 1.15.0"),
         /** The crictl tarball's sha256, from its release notes; needed for releases before 1.23, which publish no checksum file. */
         crictlSha256: z.string().regex(/^[a-f0-9]{64}$/, "must be a sha256 in hex").optional(),

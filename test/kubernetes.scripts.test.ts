@@ -79,7 +79,9 @@ function buildMirror(sb: Sandbox, k: KubernetesConfig): void {
         for (const f of files) fs.writeFileSync(path.join(src, f), `#!/bin/sh\necho ${f}\n`, { mode: 0o755 });
         return spawnSync("tar", ["-czf", "-", "-C", src, ...files]).stdout;
     };
-    put(`kubernetes-sigs/cri-tools/releases/download/v${k.crictlVersion}/crictl-v${k.crictlVersion}-linux-amd64.tar.gz`, tgz(["crictl"]), "sha256");
+    put(`kubernetes-sigs/cri-tools/releases/download/v${k.crictlVersion}/crictl-v${k.crictlVersion}-linux-amd64.tar.gz`, tgz(["crictl"]), "sha512");
+    // cri-tools before v1.23.0 published no checksum file (its sha256 is in the release notes).
+    put("kubernetes-sigs/cri-tools/releases/download/v1.15.0/crictl-v1.15.0-linux-amd64.tar.gz", tgz(["crictl"]), null);
     put(`containernetworking/plugins/releases/download/v${k.cniPluginsVersion}/cni-plugins-amd64-v${k.cniPluginsVersion}.tgz`, tgz(["bridge", "loopback", "portmap"]), "sha512");
 }
 
@@ -139,17 +141,16 @@ describe("kubernetes: node preparation, executed in a sandbox", () => {
     });
 
     it("verifies crictl against a pinned sha256 where its release publishes no checksum file", () => {
-        const crictl = `kubernetes-sigs/cri-tools/releases/download/v${k.crictlVersion}/crictl-v${k.crictlVersion}-linux-amd64.tar.gz`;
-        const sum = fs.readFileSync(path.join(sb.mirror, `${crictl}.sha256`), "utf8").split(" ")[0];
-        fs.rmSync(path.join(sb.mirror, `${crictl}.sha256`));
-        const unpinned = sb.run(renderPrepareScript("prod-worker-1", k, { root: sb.root }));
+        const old = { ...k, crictlVersion: "1.15.0" };
+        const sum = crypto.createHash("sha256").update(fs.readFileSync(path.join(sb.mirror, "kubernetes-sigs/cri-tools/releases/download/v1.15.0/crictl-v1.15.0-linux-amd64.tar.gz"))).digest("hex");
+        const unpinned = sb.run(renderPrepareScript("prod-worker-1", old, { root: sb.root }));
         assert.notStrictEqual(unpinned.status, 0);
-        assert.match(unpinned.stderr, /no published checksum at file:\/\/\S+crictl-v1\.15\.0-linux-amd64\.tar\.gz\.sha256; pin it in the stack config \(e\.g\. kubernetes\.crictlSha256\); nothing was installed/);
+        assert.match(unpinned.stderr, /no published checksum at file:\/\/\S+crictl-v1\.15\.0-linux-amd64\.tar\.gz\.sha512; pin it in the stack config \(e\.g\. kubernetes\.crictlSha256\); nothing was installed/);
         assert.ok(!fs.existsSync(path.join(sb.root, "usr/local/bin")));
-        const wrong = sb.run(renderPrepareScript("prod-worker-1", { ...k, crictlSha256: "0".repeat(64) }, { root: sb.root }));
+        const wrong = sb.run(renderPrepareScript("prod-worker-1", { ...old, crictlSha256: "0".repeat(64) }, { root: sb.root }));
         assert.match(wrong.stderr, /checksum mismatch for \S+crictl\S+: expected 0{64}/);
         assert.ok(!fs.existsSync(path.join(sb.root, "usr/local/bin")));
-        const pinned = sb.run(renderPrepareScript("prod-worker-1", { ...k, crictlSha256: sum }, { root: sb.root }));
+        const pinned = sb.run(renderPrepareScript("prod-worker-1", { ...old, crictlSha256: sum }, { root: sb.root }));
         assert.strictEqual(pinned.status, 0, pinned.stderr);
         assert.ok(fs.existsSync(path.join(sb.root, "usr/local/bin/crictl")));
     });

@@ -34,6 +34,11 @@ export interface Artifact {
     readonly sumTool: "sha512sum" | "sha256sum";
 }
 
+function crictlArtifact(url: string, pinnedSha256: string | undefined): Artifact {
+    if (pinnedSha256) return { name: "crictl", url, sumUrl: "", sum: pinnedSha256, sumTool: "sha256sum" };
+    return { name: "crictl", url, sumUrl: `${url}.sha512`, sum: "", sumTool: "sha512sum" };
+}
+
 /** cri-tools publishes .sha256/.sha512 files beside its tarballs from v1.23.0 on (hack/release.sh); before, only in its release notes. */
 export const CRICTL_SUM_FILES_SINCE = "1.23.0";
 
@@ -51,7 +56,7 @@ export function artifacts(k: Pick<KubernetesConfig, "version" | "downloadBaseUrl
     // containernetworking/plugins v0.7.x publishes .sha1, .sha256 and .sha512 files (scripts/release.sh).
     return [
         ...kube,
-        { name: "crictl", url: crictl, sumUrl: k.crictlSha256 ? "" : `${crictl}.sha256`, sum: k.crictlSha256 ?? "", sumTool: "sha256sum" },
+        crictlArtifact(crictl, k.crictlSha256),
         { name: "cni-plugins", url: cni, sumUrl: `${cni}.sha512`, sum: "", sumTool: "sha512sum" },
     ];
 }
