@@ -8,7 +8,7 @@ import * as path from "path";
 import { Plan, PROJECT_DIR } from "../plan/run";
 import { generatedConfig } from "./generate";
 import { schedule, unneededNodeWaits } from "./model";
-import { writeTempStackFile } from "./stackFile";
+import { writeTempStackFile } from "../plan/stackFile";
 
 const NODES = [3, 10, 50];
 const CANARIES = [1, 20, 100];

@@ -1,9 +1,9 @@
 // Generated stack configs for the benchmark: N nodes (3 control planes from 10 nodes on,
 // else 1) over three Oslo hypervisors, and C canary routes.
-import { stackFileConfigFor } from "./stackFile";
+import { committedStackConfig } from "../plan/stackFile";
 
 export function generatedConfig(nodes: number, canaries: number): Record<string, unknown> {
-    const base = stackFileConfigFor("staging");
+    const base = committedStackConfig("staging");
     const controlPlanes = nodes >= 10 ? 3 : 1;
     const hypervisors = [1, 2, 3].map((i) => ({ name: `osl-hv-${i}`, host: `203.0.113.${i + 1}`, user: "root", port: 22, pool: "nvme", bridge: "br0", subnet: "203.0.113.0/24", gateway: "203.0.113.1", nameservers: ["193.75.75.75"] }));
     const nodeList = Array.from({ length: nodes }, (_, i) => ({

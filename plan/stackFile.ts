@@ -1,6 +1,24 @@
 // Reads Pulumi.<stack>.yaml the way the Pulumi CLI hands it to a program.
 import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as jsyaml from "js-yaml";
+
+/** The project: where the committed Pulumi.<stack>.yaml files are. */
+const PROJECT_DIR = path.resolve(__dirname, "..");
+
+/** The `config:` map of a committed Pulumi.<stack>.yaml as plain values (a fresh copy each call). */
+export function committedStackConfig(stack: string): Record<string, unknown> {
+    const doc = jsyaml.load(fs.readFileSync(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+    return JSON.parse(JSON.stringify(doc.config));
+}
+
+/** Writes a config map as a Pulumi.<stack>.yaml-shaped file in a new temporary directory; returns its path. */
+export function writeTempStackFile(config: Record<string, unknown>): string {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-stack-")), "Pulumi.temp.yaml");
+    fs.writeFileSync(file, jsyaml.dump({ config }));
+    return file;
+}
 
 /** What stands in for an encrypted (`secure:`) value, which cannot be decrypted offline. */
 export const SECRET_PLACEHOLDER_PREFIX = "[secret placeholder for ";

@@ -1,10 +1,8 @@
 // Shared test helpers: stack configs to start from, the plan CLI, and output helpers.
 import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as jsyaml from "js-yaml";
+import { committedStackConfig, writeTempStackFile } from "../plan/stackFile";
 import { parseStackConfig } from "../stacks/load";
 import { Problem, formatProblem } from "../stacks/problems";
 import { StackConfig } from "../stacks/schema";
@@ -13,11 +11,8 @@ export const PROJECT_DIR = path.resolve(__dirname, "..");
 export const REFERENCE_DIR = path.resolve(PROJECT_DIR, "..", "shared", "reference");
 export const TEST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMiEKnALii5TFl8vcRIThHnJLQBpyE2enwH2o/dnYEqq test@oslo-mesh";
 
-/** The `config:` map of a committed Pulumi.<stack>.yaml, as plain values. */
-export function stackFileConfig(stack: string): Record<string, unknown> {
-    const doc = jsyaml.load(fs.readFileSync(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
-    return JSON.parse(JSON.stringify(doc.config));
-}
+/** The `config:` map of a committed Pulumi.<stack>.yaml, as plain values (a fresh copy). */
+export const stackFileConfig = committedStackConfig;
 
 /** Pulumi's view of a config map: every value a string, structured ones as JSON. */
 export function asPulumiValues(config: Record<string, unknown>): Record<string, string> {
@@ -54,12 +49,7 @@ export function runPlanCli(args: string[]): CliResult {
 }
 
 /** Writes a Pulumi.<stack>.yaml-shaped file to a temporary directory and returns its path. */
-export function writeStackFile(config: Record<string, unknown>): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-stack-"));
-    const file = path.join(dir, "Pulumi.test.yaml");
-    fs.writeFileSync(file, jsyaml.dump({ config }));
-    return file;
-}
+export const writeStackFile = writeTempStackFile;
 
 /** The value of an output, whether or not it is secret. */
 export function valueOf<T>(o: pulumi.Output<T> | T): Promise<T> {
