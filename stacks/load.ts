@@ -115,25 +115,33 @@ function describeType(v: unknown): string {
     return `${typeof v}`;
 }
 
+type SchemaNode = { def?: { type?: string; innerType?: unknown; valueType?: unknown }; element?: unknown; shape?: Record<string, unknown>; options?: SchemaNode[] };
+
+/** The schema at a config path: through optionals and defaults, list elements, record values and object keys. */
+function schemaAt(schema: z.ZodType, path: Path): SchemaNode | undefined {
+    const unwrap = (n: SchemaNode | undefined): SchemaNode | undefined => {
+        while (n?.def && (n.def.type === "optional" || n.def.type === "default") && n.def.innerType) n = n.def.innerType as SchemaNode;
+        return n;
+    };
+    let s = unwrap(schema as unknown as SchemaNode);
+    for (const seg of path) {
+        if (!s) return undefined;
+        if (typeof seg === "number") s = s.element as SchemaNode | undefined;
+        else if (s.def?.type === "record") s = s.def.valueType as SchemaNode | undefined;
+        else s = s.shape?.[seg] as SchemaNode | undefined;
+        s = unwrap(s);
+    }
+    return s;
+}
+
 /** The keys an object schema accepts at a path, for "unknown key" messages. */
 function knownKeys(schema: z.ZodType, path: Path): string[] {
-    let s: unknown = schema;
-    const unwrap = () => {
-        for (;;) {
-            const def = (s as { def?: { type?: string; innerType?: unknown } }).def;
-            if (def && (def.type === "optional" || def.type === "default") && def.innerType) s = def.innerType;
-            else return;
-        }
-    };
-    unwrap();
-    for (const seg of path) {
-        if (typeof seg === "number") s = (s as { element?: unknown }).element;
-        else s = (s as { shape?: Record<string, unknown> }).shape?.[seg];
-        unwrap();
-        if (!s) return [];
-    }
-    const shape = (s as { shape?: Record<string, unknown> }).shape;
-    return shape ? Object.keys(shape) : [];
+    return Object.keys(schemaAt(schema, path)?.shape ?? {});
+}
+
+/** The shapes a union accepts at a path, e.g. "{exact} or {prefix} or {regex}". */
+function unionForms(schema: z.ZodType, path: Path): string {
+    return (schemaAt(schema, path)?.options ?? []).map((o) => `{${Object.keys(o.shape ?? {}).join(", ")}}`).join(" or ");
 }
 
 // Secret values never appear in messages: only their types are described.
@@ -178,18 +186,4 @@ function article(noun: string): string {
     if (noun === "object") return "an object";
     if (noun === "array") return "a list";
     return /^[aeiouAEIOU]/.test(noun) ? `an ${noun}` : `a ${noun}`;
-}
-
-function unionForms(schema: z.ZodType, path: Path): string {
-    let s: unknown = schema;
-    for (const seg of path) {
-        const def = (s as { def?: { type?: string; innerType?: unknown; valueType?: unknown } }).def;
-        if (def?.type === "optional" && def.innerType) s = def.innerType;
-        if (typeof seg === "number") s = (s as { element?: unknown }).element;
-        else if ((s as { def?: { type?: string } }).def?.type === "record") s = (s as { def: { valueType: unknown } }).def.valueType;
-        else s = (s as { shape?: Record<string, unknown> }).shape?.[seg];
-        if (!s) return "";
-    }
-    const options = (s as { options?: Array<{ shape?: Record<string, unknown> }> }).options ?? [];
-    return options.map((o) => `{${Object.keys(o.shape ?? {}).join(", ")}}`).join(" or ");
 }
