@@ -5,10 +5,13 @@ import { capacityTable, meshCapacity } from "./components/istio/capacity";
 import { KubeadmCluster, nodeCidrs } from "./components/kubernetes";
 import { CanaryRoute, IngressRoute, MeshMtls, MeshPrerequisites } from "./components/mesh";
 import { createNodes } from "./components/vps";
+import { checkExampleKey } from "./stacks/exampleKey";
 import { loadStackConfig } from "./stacks/load";
 
 // Every configuration problem is reported here, before any resource is registered.
 const config = loadStackConfig();
+// The committed example SSH key: a warning in a preview, refused by `pulumi up`.
+checkExampleKey(config.ssh);
 
 // Undersized is an error in prod (stacks/validators.ts); elsewhere a warning with the numbers.
 const capacity = meshCapacity(config);

@@ -1,14 +1,19 @@
 // One evaluation of the program, in a process of its own (Pulumi's runtime is global):
-// prints {"evaluationMs", "plan"} as JSON. Used by bench/cli.ts.
+// prints {"evaluationMs", "evaluationCpuMs", "plan"} as JSON. Used by bench/cli.ts, compiled.
+import "../plan/stackTraces"; // first: the plan's own stack-trace setting
 import { runPlan } from "../plan/run";
 
-async function main(): Promise<void> {
-    const [stack, configFile] = process.argv.slice(2);
-    const { plan, evaluationMs } = await runPlan({ stack, configFile });
-    process.stdout.write(JSON.stringify({ evaluationMs, plan }));
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+    const [stack, configFile] = argv;
+    // Standard output carries the JSON document alone.
+    for (const level of ["log", "info", "debug"] as const) console[level] = (...a: unknown[]) => console.error(...a);
+    const { plan, evaluationMs, evaluationCpuMs } = await runPlan({ stack, configFile });
+    process.stdout.write(JSON.stringify({ evaluationMs, evaluationCpuMs, plan }));
 }
 
-main().catch((e) => {
-    process.stderr.write(`${(e as Error).message}\n`);
-    process.exit(1);
-});
+if (require.main === module) {
+    main().catch((e) => {
+        process.stderr.write(`${(e as Error).message}\n`);
+        process.exit(1);
+    });
+}

@@ -60,10 +60,56 @@ export function collectArtifacts(plan: Plan, invokes: ReadonlyArray<RecordedInvo
     return out;
 }
 
-export function writeArtifacts(dir: string, artifacts: ReadonlyArray<Artifact>): void {
+/** What `--out` writes beside the artifacts: the stack and every file it wrote, so that the next run can tell its own. */
+export const MANIFEST = ".oslo-mesh-plan.json";
+
+interface Manifest {
+    readonly stack: string;
+    readonly files: string[];
+}
+
+function filesUnder(dir: string): string[] {
+    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)).map((f) => path.join(e.name, f)) : [e.name]));
+}
+
+/**
+ * `--out DIR` never mixes two plans: DIR must be new, empty, or hold exactly a previous plan of
+ * the same stack (what its manifest lists), which is then removed. Anything else is refused
+ * before a file is touched.
+ */
+export function prepareOutDir(dir: string, stack: string): void {
+    if (!fs.existsSync(dir)) {
+        fs.mkdirSync(dir, { recursive: true });
+        return;
+    }
+    if (!fs.statSync(dir).isDirectory()) throw new Error(`--out ${dir}: not a directory`);
+    const present = filesUnder(dir);
+    if (present.length === 0) return;
+    let manifest: Manifest | undefined;
+    try {
+        manifest = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), "utf8")) as Manifest;
+    } catch {
+        manifest = undefined;
+    }
+    const refuse = (why: string) => {
+        throw new Error(`--out ${dir}: ${why}; give a new or empty directory, or the directory of an earlier plan of stack ${stack}`);
+    };
+    if (!manifest || !Array.isArray(manifest.files)) refuse("is not empty and holds no plan");
+    if (manifest!.stack !== stack) refuse(`holds the plan of stack ${manifest!.stack}`);
+    const ours = new Set([MANIFEST, ...manifest!.files].map((f) => path.normalize(f)));
+    const foreign = present.filter((f) => !ours.has(path.normalize(f)));
+    if (foreign.length) refuse(`holds files that are not part of the earlier plan (${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", …" : ""})`);
+    for (const f of present) fs.rmSync(path.join(dir, f));
+    for (const e of fs.readdirSync(dir)) fs.rmSync(path.join(dir, e), { recursive: true });
+}
+
+/** Writes the artifacts and the manifest into a directory that prepareOutDir accepted. */
+export function writeArtifacts(dir: string, stack: string, artifacts: ReadonlyArray<Artifact>): void {
     for (const a of artifacts) {
         const file = path.join(dir, a.file);
         fs.mkdirSync(path.dirname(file), { recursive: true });
         fs.writeFileSync(file, a.content, { mode: a.file.endsWith(".sh") ? 0o755 : 0o644 });
     }
+    const manifest: Manifest = { stack, files: artifacts.map((a) => a.file).sort() };
+    fs.writeFileSync(path.join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
 }

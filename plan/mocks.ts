@@ -20,6 +20,18 @@ export interface RecordedResource {
     readonly dependsOn: string[];
     /** Inputs as the engine would receive them; secrets are `{SIG_KEY: SECRET_SIG, value}` objects. */
     readonly inputs: Record<string, unknown>;
+    /** The `replaceOnChanges` resource option: input paths whose change replaces the resource. */
+    readonly replaceOnChanges: string[];
+    /** The `deleteBeforeReplace` resource option: a replacement deletes the old one first. */
+    readonly deleteBeforeReplace: boolean;
+}
+
+/** A message the program or a library logged through `pulumi.log` (what `pulumi preview` lists under Diagnostics). */
+export interface Diagnostic {
+    readonly severity: "debug" | "info" | "warning" | "error";
+    readonly message: string;
+    /** The resource it is about, when the caller named one. */
+    urn?: string;
 }
 
 export interface RecordedInvoke {
@@ -53,6 +65,8 @@ export class MockRecorder {
     readonly invokes: RecordedInvoke[] = [];
     /** Invokes that no mock answers; each one also failed where it was made. */
     readonly unexpectedInvokes: string[] = [];
+    /** Everything logged through `pulumi.log`, in the order it was logged. Nothing is printed. */
+    readonly diagnostics: Diagnostic[] = [];
     byType(type: string): RecordedResource[] {
         return this.resources.filter((r) => r.type === type);
     }
@@ -77,6 +91,7 @@ export async function startMockRuntime(opts: MockRuntimeOptions): Promise<MockRe
     const recorder = new MockRecorder();
     if (opts.config) pulumi.runtime.setAllConfig(opts.config.values, opts.config.secretKeys);
     delete process.env.KUBECONFIG; // a Provider without kubeconfig would otherwise read the developer's cluster
+    captureLog(recorder);
 
     const mocks: pulumi.runtime.Mocks = {
         call(args) {
@@ -103,10 +118,8 @@ export async function startMockRuntime(opts: MockRuntimeOptions): Promise<MockRe
 
     // Mocks.newResource sees neither parent nor dependencies: read them off the request.
     const settings = require("@pulumi/pulumi/runtime/settings") as { getMonitor: () => unknown };
-    const monitor = settings.getMonitor() as {
-        registerResource: (req: RegisterRequest, cb: (err: unknown, resp?: { getUrn(): string }) => void) => Promise<void>;
-    };
-    const register = monitor.registerResource.bind(monitor);
+    const monitor = settings.getMonitor() as MockMonitorInternals;
+    const register = opts.preview ? previewRegister(monitor) : monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) =>
         register(req, (err, resp) => {
             if (!err && resp) {
@@ -125,11 +138,48 @@ export async function startMockRuntime(opts: MockRuntimeOptions): Promise<MockRe
                     custom: req.getCustom(),
                     dependsOn: [...deps].sort(),
                     inputs: (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+                    replaceOnChanges: req.getReplaceonchangesList(),
+                    deleteBeforeReplace: req.getDeletebeforereplace(),
                 });
             }
             cb(err, resp);
         });
     return recorder;
+}
+
+interface MockMonitorInternals {
+    registerResource(req: RegisterRequest, cb: (err: unknown, resp?: { getUrn(): string }) => void): Promise<void>;
+    newUrn(parent: string, type: string, name: string): string;
+    resources: Map<string, { urn: string; id: string | null; state: unknown }>;
+}
+
+/**
+ * In a preview the mocks answer every registration with its own inputs as the state (see
+ * `newResource` above). Pulumi's MockMonitor gets there by deserializing the request's inputs,
+ * serializing them again and building a new protobuf Struct of them; handing back the
+ * request's Struct is the same answer for a fraction of the CPU (secrets and unknowns keep
+ * their RPC form both ways), and registration is most of a plan's own time.
+ */
+function previewRegister(monitor: MockMonitorInternals): MockMonitorInternals["registerResource"] {
+    const resproto = require("@pulumi/pulumi/proto/resource_pb") as { RegisterResourceResponse: new () => RegisterResponse };
+    const structproto = require("google-protobuf/google/protobuf/struct_pb") as { Struct: new () => unknown };
+    return async (req, cb) => {
+        const urn = monitor.newUrn(req.getParent(), req.getType(), req.getName());
+        const id = req.getCustom() ? `${req.getName()}-id` : "";
+        monitor.resources.set(urn, { urn, id: id || null, state: {} });
+        const resp = new resproto.RegisterResourceResponse();
+        resp.setUrn(urn);
+        resp.setId(id);
+        resp.setObject(req.getObject() ?? new structproto.Struct());
+        cb(null, resp);
+    };
+}
+
+interface RegisterResponse {
+    setUrn(urn: string): void;
+    setId(id: string): void;
+    setObject(o: unknown): void;
+    getUrn(): string;
 }
 
 interface RegisterRequest {
@@ -141,6 +191,28 @@ interface RegisterRequest {
     getDependenciesList(): string[];
     getPropertydependenciesMap(): { forEach(f: (v: { getUrnsList(): string[] }) => void): void };
     getObject(): { toJavaScript(): unknown } | undefined;
+    getReplaceonchangesList(): string[];
+    getDeletebeforereplace(): boolean;
+}
+
+/**
+ * Without an engine, `pulumi.log` prints to the console, `info` on standard output (e.g.
+ * @pulumi/kubernetes's "[Can't preview] all chart values must be known ahead of time"), where
+ * it would break `npm run plan -- --json`. Under the mock runtime every message is recorded
+ * instead, and whoever shows the plan decides where it goes.
+ */
+function captureLog(recorder: MockRecorder): void {
+    const log = pulumi.log as unknown as Record<string, unknown>;
+    const record = (severity: Diagnostic["severity"]) => (message: string, resource?: pulumi.Resource) => {
+        const d: Diagnostic = { severity, message };
+        recorder.diagnostics.push(d);
+        if (resource && pulumi.Resource.isInstance(resource)) resource.urn.apply((urn) => (d.urn = urn));
+        return Promise.resolve();
+    };
+    log.debug = record("debug");
+    log.info = record("info");
+    log.warn = record("warning");
+    log.error = record("error");
 }
 
 /**

@@ -3,10 +3,11 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { MockRecorder, RecordedResource, redact, settled, startMockRuntime } from "./mocks";
+import { Diagnostic, MockRecorder, RecordedResource, redact, settled, startMockRuntime } from "./mocks";
+import { PROJECT_DIR } from "./project";
 import { readStackFile } from "./stackFile";
 
-export const PROJECT_DIR = path.resolve(__dirname, "..");
+export { PROJECT_DIR };
 
 /** A resource as the plan shows it: as recorded, with secrets and unknowns redacted in its inputs. */
 export type PlanResource = RecordedResource;
@@ -16,6 +17,8 @@ export interface Plan {
     readonly resources: PlanResource[];
     /** The program's stack outputs, secrets redacted. */
     readonly outputs: Record<string, unknown>;
+    /** What the program and its libraries logged (not debug), ordered by resource and message. */
+    readonly diagnostics: Diagnostic[];
 }
 
 export interface PlanRun {
@@ -23,6 +26,8 @@ export interface PlanRun {
     readonly recorder: MockRecorder;
     /** Milliseconds to evaluate the program: from importing index.ts until every registration settled. */
     readonly evaluationMs: number;
+    /** CPU milliseconds (user + system, every thread) spent in that time: less sensitive to a busy machine. */
+    readonly evaluationCpuMs: number;
 }
 
 export interface PlanOptions {
@@ -44,9 +49,13 @@ export async function runPlan(opts: PlanOptions): Promise<PlanRun> {
     const recorder = await startMockRuntime({ stack: opts.stack, preview: true, config, helm: () => [] });
     // Imported only now, so that it registers against the mocks. A ConfigError surfaces here.
     const started = process.hrtime.bigint();
-    const program = require(path.join(PROJECT_DIR, "index")) as Record<string, unknown>;
+    const cpu = process.cpuUsage();
+    // The program beside this file: index.ts from the source tree, bin/index.js when compiled.
+    const program = require(path.join(__dirname, "..", "index")) as Record<string, unknown>;
     await settled();
     const evaluationMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const used = process.cpuUsage(cpu);
+    const evaluationCpuMs = (used.user + used.system) / 1e3;
     const outputs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(program)) outputs[k] = await resolveOutput(v);
     await settled();
@@ -55,7 +64,15 @@ export async function runPlan(opts: PlanOptions): Promise<PlanRun> {
     const resources = recorder.resources
         .map((r) => ({ ...r, inputs: redact(r.inputs, digest) as Record<string, unknown> }))
         .sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
-    return { plan: { stack: opts.stack, resources, outputs }, recorder, evaluationMs };
+    const diagnostics = recorder.diagnostics
+        .filter((d) => d.severity !== "debug")
+        .map((d) => ({ ...d }))
+        .sort((a, b) => compare(a.urn ?? "", b.urn ?? "") || compare(a.message, b.message));
+    return { plan: { stack: opts.stack, resources, outputs, diagnostics }, recorder, evaluationMs, evaluationCpuMs };
+}
+
+function compare(a: string, b: string): number {
+    return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Set by `--diff` for both plans it compares: a key that lives only as long as that one diff. */

@@ -3,9 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as jsyaml from "js-yaml";
-
-/** The project: where the committed Pulumi.<stack>.yaml files are. */
-const PROJECT_DIR = path.resolve(__dirname, "..");
+import { PROJECT_DIR } from "./project";
 
 /** The `config:` map of a committed Pulumi.<stack>.yaml as plain values (a fresh copy each call). */
 export function committedStackConfig(stack: string): Record<string, unknown> {
@@ -31,7 +29,8 @@ export interface StackFileConfig {
 }
 
 export function readStackFile(file: string): StackFileConfig {
-    const doc = (jsyaml.load(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    // With `filename`, a syntax error names the file: `... in "Pulumi.dev.yaml" (3:5)`.
+    const doc = (jsyaml.load(fs.readFileSync(file, "utf8"), { filename: file }) ?? {}) as { config?: Record<string, unknown> };
     if (typeof doc !== "object" || Array.isArray(doc)) throw new Error(`${file}: expected a mapping with a config: key`);
     const values: Record<string, string> = {};
     const secretKeys: string[] = [];

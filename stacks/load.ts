@@ -48,11 +48,19 @@ export function loadStackConfig(stack: string = pulumi.getStack(), raw: RawConfi
 export function parseStackConfig(stack: string, raw: RawConfig): { config?: StackConfig; problems: Problem[] } {
     const problems = new Problems();
     const given: Record<string, unknown> = {};
+    const flatKeys: Array<[Path, unknown]> = [];
     const prefix = `${NAMESPACE}:`;
     for (const [fullKey, text] of Object.entries(raw.values)) {
         if (!fullKey.startsWith(prefix)) continue;
         const key = fullKey.slice(prefix.length);
         if (!(key in sections)) {
+            const flat = flatKeyPath(key);
+            if (flat) {
+                // `pulumi config set oslo-mesh:ssh.publicKey ...` without --path: one key named "ssh.publicKey".
+                problems.add(flat, `set as one flat key named "${key}"; set it with --path: pulumi config rm '${fullKey}' && pulumi config set --path '${fullKey}' ...`);
+                flatKeys.push([flat, parseValue(text)]);
+                continue;
+            }
             problems.add([key], `unknown key; expected one of: ${Object.keys(sections).join(", ")}`);
             continue;
         }
@@ -61,6 +69,8 @@ export function parseStackConfig(stack: string, raw: RawConfig): { config?: Stac
         }
         given[key] = parseValue(text);
     }
+    // Their values are still checked where they belong, so the flat key is the only problem.
+    for (const [path, value] of flatKeys) given[path[0]] = setAt(given[path[0]], path.slice(1), value);
 
     const environment = resolveEnvironment(stack, given.environment, problems);
     if (!environment) return { problems: problems.list };
@@ -77,6 +87,22 @@ export function parseStackConfig(stack: string, raw: RawConfig): { config?: Stac
     }
     if (problems.list.length > 0) return { problems: problems.list };
     return { config: parsed as StackConfig, problems: [] };
+}
+
+/** ["ssh", "publicKey"] for a key "ssh.publicKey" (or "vps.hypervisors[0].name") whose first part is a section. */
+function flatKeyPath(key: string): Path | undefined {
+    const parts = key.split(/\.|\[(\d+)\]/).filter((p) => p !== undefined && p !== "");
+    if (parts.length < 2 || !(parts[0] in sections)) return undefined;
+    return parts.map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+}
+
+/** `value` with `leaf` put at `path`, so that the flat key's value is still checked where it belongs. */
+function setAt(value: unknown, path: Path, leaf: unknown): unknown {
+    if (path.length === 0) return value === undefined ? leaf : value;
+    const [head, ...rest] = path;
+    const base = (typeof value === "object" && value !== null ? value : typeof head === "number" ? [] : {}) as Record<string | number, unknown>;
+    base[head] = setAt(base[head], rest, leaf);
+    return base;
 }
 
 /** Pulumi keeps plain strings as they are and structured values as JSON. */

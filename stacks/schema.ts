@@ -37,6 +37,8 @@ export const sections = {
         publicKey: z.string().min(1),
         /** Secret. Without it the SSH agent ($SSH_AUTH_SOCK) is used. */
         privateKey: z.string().min(1).optional(),
+        /** The committed example key is the team's own: `pulumi up` may use it (stacks/exampleKey.ts). */
+        exampleKeyIsOurs: z.boolean().optional(),
     }),
     /** How nodes come to exist. */
     vps: z.strictObject({

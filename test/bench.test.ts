@@ -1,7 +1,8 @@
-// The benchmark's scheduler and generated stacks (the timings themselves are `npm run bench`'s).
+// The benchmark's scheduler, its ratios and generated stacks (the timings themselves are `npm run bench`'s).
 import * as assert from "assert";
 import { schedule, unneededNodeWaits } from "../bench/model";
 import { generatedConfig } from "../bench/generate";
+import { FLOOR_RATIO_TARGET, floorOf, LINEARITY_TARGET, slopesOf } from "../bench/ratios";
 import { PlanResource } from "../plan/run";
 import { problemsOf } from "./harness";
 
@@ -13,6 +14,8 @@ const res = (name: string, type: string, dependsOn: string[] = [], parent: strin
     custom,
     dependsOn: dependsOn.map((d) => `urn:${d}`),
     inputs: {},
+    replaceOnChanges: [],
+    deleteBeforeReplace: false,
 });
 const CMD = "command:remote:Command";
 
@@ -56,4 +59,21 @@ describe("bench: the pulumi up simulation", () => {
             assert.deepStrictEqual(problemsOf("staging", generatedConfig(nodes, canaries)), []);
         });
     }
+});
+
+describe("bench: targets are ratios of one run", () => {
+    it("the floor ratio is the median plan time over the median floor time, from at least 5 alternating runs", () => {
+        const f = floorOf([900, 2000, 950, 1000, 940], [600, 610, 1500, 620, 630]);
+        assert.deepStrictEqual(f, { planMs: 950, floorMs: 620, ratio: 1.532, runs: 5 });
+        assert.ok(f.ratio <= FLOOR_RATIO_TARGET);
+        assert.throws(() => floorOf([1, 2, 3], [1, 2, 3]), /at least 5/);
+    });
+
+    it("slopes per node and per canary, linear only when the cost of a node does not grow with the stack", () => {
+        const linear = slopesOf([[3, 500], [50, 1440], [200, 4440]], [[1, 500], [100, 1000], [500, 3000]]);
+        assert.deepStrictEqual(linear, { msPerNode: 20, msPerCanary: 5.01, linear: true, msPerNodeLow: 20, msPerNodeHigh: 20, msPerCanaryLow: 5.05, msPerCanaryHigh: 5 });
+        // 26 ms per node past 50 against 20 below it: more than 1.25 times, so not linear.
+        assert.strictEqual(slopesOf([[3, 500], [50, 1440], [200, 5340]], [[1, 500], [100, 1000], [500, 3000]]).linear, false);
+        assert.strictEqual(LINEARITY_TARGET, 1.25);
+    });
 });

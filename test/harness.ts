@@ -1,13 +1,16 @@
 // Shared test helpers: stack configs to start from, the plan CLI, and output helpers.
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { PROJECT_DIR } from "../plan/project";
 import { committedStackConfig, writeTempStackFile } from "../plan/stackFile";
 import { parseStackConfig } from "../stacks/load";
 import { Problem, formatProblem } from "../stacks/problems";
 import { StackConfig } from "../stacks/schema";
 
-export const PROJECT_DIR = path.resolve(__dirname, "..");
+export { PROJECT_DIR };
 export const REFERENCE_DIR = path.resolve(PROJECT_DIR, "..", "shared", "reference");
 export const TEST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMiEKnALii5TFl8vcRIThHnJLQBpyE2enwH2o/dnYEqq test@oslo-mesh";
 
@@ -37,15 +40,101 @@ export interface CliResult {
     readonly stderr: string;
 }
 
-/** Runs `npm run plan -- ...` as a user would (one process per plan: Pulumi's runtime is global). */
-export function runPlanCli(args: string[]): CliResult {
-    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(PROJECT_DIR, "plan", "cli.ts"), ...args], {
-        cwd: PROJECT_DIR,
-        encoding: "utf8",
-        env: { ...process.env, KUBECONFIG: "" },
-        maxBuffer: 64 * 1024 * 1024,
-    });
+let built = false;
+/** bin/, compiled and current (plan/build.js), once per test process: the plan runs as users run it. */
+export function compiledDir(): string {
+    if (!built) {
+        const { ensureBuilt } = require("../plan/build.js") as { ensureBuilt: (o?: { quiet?: boolean }) => boolean };
+        if (!ensureBuilt({ quiet: true })) throw new Error("the program does not compile (see above)");
+        built = true;
+    }
+    return path.join(PROJECT_DIR, "bin");
+}
+
+function compiledPlanCli(): string {
+    return path.join(compiledDir(), "plan", "cli.js");
+}
+
+const CLI_ENV = { ...process.env, KUBECONFIG: "", npm_lifecycle_event: "" };
+
+/** Runs `npm run plan -- ...` as a user would, compiled (one process per plan: Pulumi's runtime is global). */
+export function runPlanCli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
+    const r = spawnSync(process.execPath, [compiledPlanCli(), ...args], { cwd: PROJECT_DIR, encoding: "utf8", env: { ...CLI_ENV, ...env }, maxBuffer: 256 * 1024 * 1024 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// Plans run beside the tests in the mocha process, two at a time: the machine has two cores.
+const SLOTS = 2;
+let running = 0;
+const waiting: Array<() => void> = [];
+
+/** Runs a command in the background (at most two at once) and collects its output. */
+export function runInBackground(command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+    return new Promise<void>((go) => (running < SLOTS ? (running++, go()) : waiting.push(() => (running++, go())))).then(
+        () =>
+            new Promise<CliResult>((resolve, reject) => {
+                const child = spawn(command, args, { cwd: opts.cwd ?? PROJECT_DIR, env: { ...CLI_ENV, ...opts.env } });
+                const out: Buffer[] = [];
+                const err: Buffer[] = [];
+                child.stdout.on("data", (b: Buffer) => out.push(b));
+                child.stderr.on("data", (b: Buffer) => err.push(b));
+                child.on("error", reject);
+                child.on("close", (status) => {
+                    running--;
+                    waiting.shift()?.();
+                    resolve({ status, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
+                });
+            }),
+    );
+}
+
+/** `npm run plan -- ...` in the background (see runInBackground). */
+export function planInBackground(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+    return runInBackground(process.execPath, [compiledPlanCli(), ...args], { env });
+}
+
+export interface PlanJson {
+    stack: string;
+    resources: Array<{
+        urn: string;
+        type: string;
+        name: string;
+        parent: string | null;
+        custom: boolean;
+        dependsOn: string[];
+        inputs: Record<string, unknown>;
+        replaceOnChanges: string[];
+        deleteBeforeReplace: boolean;
+    }>;
+    outputs: Record<string, unknown>;
+    diagnostics: Array<{ severity: string; message: string; urn?: string }>;
+}
+
+export interface SharedPlan extends CliResult {
+    /** stdout parsed: the --json document. */
+    readonly plan: PlanJson;
+    /** Where --out wrote the artifacts. */
+    readonly outDir: string;
+}
+
+const shared = new Map<string, Promise<SharedPlan>>();
+
+/**
+ * The plan of a committed stack as `npm run plan -- --stack S --json --out DIR` prints and writes
+ * it: one run per stack for every test that reads it, started in the background when first asked.
+ */
+export function sharedPlan(stack: string): Promise<SharedPlan> {
+    let p = shared.get(stack);
+    if (!p) {
+        const outDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), `oslo-mesh-plan-${stack}-`)), "out");
+        p = planInBackground(["--stack", stack, "--json", "--out", outDir]).then((r) => {
+            if (r.status !== 0) throw new Error(`npm run plan -- --stack ${stack} --json --out failed (${r.status}):\n${r.stderr}`);
+            return { ...r, plan: JSON.parse(r.stdout) as PlanJson, outDir };
+        });
+        p.catch(() => undefined); // reported by the test that awaits it
+        shared.set(stack, p);
+    }
+    return p;
 }
 
 /** Writes a Pulumi.<stack>.yaml-shaped file to a temporary directory and returns its path. */

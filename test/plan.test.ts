@@ -1,85 +1,66 @@
 // The offline plan, run as users run it: `npm run plan -- --stack <name> ...`.
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as jsyaml from "js-yaml";
-import { runPlanCli, stackFileConfig, writeStackFile } from "./harness";
+import * as pulumi from "@pulumi/pulumi";
+import { MANIFEST } from "../plan/artifacts";
+import { parseArgs } from "../plan/args";
+import { startMockRuntime } from "../plan/mocks";
+import { checkExampleKey, EXAMPLE_KEY_MATERIAL } from "../stacks/exampleKey";
+import { compiledDir, PROJECT_DIR, planInBackground, runInBackground, runPlanCli, sharedPlan, stackFileConfig, writeStackFile } from "./harness";
 
-interface PlanJson {
-    stack: string;
-    resources: Array<{ urn: string; type: string; name: string; parent: string | null; custom: boolean; dependsOn: string[]; inputs: Record<string, unknown> }>;
-    outputs: Record<string, unknown>;
-}
-
+const STACKS = ["dev", "staging", "prod"];
 const SECRET_KEY_MATERIAL = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ-plan-test-secret\n-----END OPENSSH PRIVATE KEY-----\n";
+const EXAMPLE_KEY_WARNING = /^warning: oslo-mesh:ssh\.publicKey: is the example key committed with this project, not one of yours, and pulumi up will refuse it/m;
+
+// Started now, while mocha loads the other files: they run beside the tests that do not need them.
+for (const stack of STACKS) void sharedPlan(stack);
+const treeRun = planInBackground(["--stack=staging"]);
+// The program from its TypeScript sources, as `pulumi up` runs index.ts (Pulumi.yaml), not from bin/.
+const fromTypeScript = runInBackground(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(PROJECT_DIR, "plan", "cli.ts"), "--stack", "prod", "--json"]);
 
 describe("plan: npm run plan", function () {
-    this.timeout(120000);
-    const plans = new Map<string, PlanJson>();
+    this.timeout(180000);
 
-    before(() => {
-        for (const stack of ["staging", "prod"]) {
-            const r = runPlanCli(["--stack", stack, "--json"]);
-            assert.strictEqual(r.status, 0, r.stderr);
-            plans.set(stack, JSON.parse(r.stdout) as PlanJson);
-        }
-    });
-
-    for (const stack of ["staging", "prod"]) {
-        it(`--json for ${stack} holds every field for every resource`, () => {
-            const plan = plans.get(stack)!;
+    for (const stack of STACKS) {
+        it(`${stack} --json: standard output is one JSON document with every field of every resource`, async () => {
+            const { plan, stdout, stderr } = await sharedPlan(stack);
+            assert.deepStrictEqual(JSON.parse(stdout), plan);
             assert.strictEqual(plan.stack, stack);
+            assert.deepStrictEqual(Object.keys(plan), ["stack", "resources", "outputs", "diagnostics"]);
             const urns = new Set(plan.resources.map((r) => r.urn));
             for (const r of plan.resources) {
-                assert.deepStrictEqual(Object.keys(r), ["urn", "type", "name", "parent", "custom", "dependsOn", "inputs"]);
+                assert.deepStrictEqual(Object.keys(r), ["urn", "type", "name", "parent", "custom", "dependsOn", "inputs", "replaceOnChanges", "deleteBeforeReplace"]);
                 assert.ok(r.urn.startsWith(`urn:pulumi:${stack}::oslo-mesh::`), r.urn);
                 assert.ok(r.parent === null || urns.has(r.parent), `${r.name}'s parent ${r.parent} is in the plan`);
                 for (const d of r.dependsOn) assert.ok(urns.has(d), `${r.name} depends on ${d}, which is in the plan`);
             }
+            // What the program logs goes to stderr (and into the document), never before or after it on stdout.
+            assert.match(stderr, EXAMPLE_KEY_WARNING);
+            assert.ok(plan.diagnostics.some((d) => d.severity === "warning" && d.message.startsWith("oslo-mesh:ssh.publicKey: is the example key")));
+        });
+
+        it(`${stack} --out: the artifacts, and plan.json equal to the --json document`, async () => {
+            const { stdout, outDir } = await sharedPlan(stack);
+            assert.strictEqual(fs.readFileSync(path.join(outDir, "plan.json"), "utf8"), stdout);
+            const manifest = JSON.parse(fs.readFileSync(path.join(outDir, MANIFEST), "utf8")) as { stack: string; files: string[] };
+            assert.strictEqual(manifest.stack, stack);
+            assert.deepStrictEqual(listFiles(outDir).filter((f) => f !== MANIFEST), manifest.files);
+            assert.ok(manifest.files.some((f) => /^commands\/.*-vm\.create\.sh$/.test(f)), "every stack creates its VMs");
         });
     }
 
-    it("two evaluations of the same stack give byte-identical plans", () => {
-        const again = runPlanCli(["--stack", "prod", "--json"]);
-        assert.strictEqual(again.status, 0, again.stderr);
-        assert.strictEqual(again.stdout, JSON.stringify(plans.get("prod"), null, 2) + "\n");
-        const third = runPlanCli(["--stack", "prod", "--json"]);
-        assert.strictEqual(third.stdout, again.stdout);
+    it("the compiled plan and the program run from its TypeScript sources give byte-identical plans", async () => {
+        const [compiled, typescript] = await Promise.all([sharedPlan("prod"), fromTypeScript]);
+        assert.strictEqual(typescript.status, 0, typescript.stderr);
+        assert.strictEqual(typescript.stdout, compiled.stdout);
     });
 
-    it("prints the resource tree and a count per type without --json", () => {
-        const r = runPlanCli(["--stack", "staging"]);
-        assert.strictEqual(r.status, 0, r.stderr);
-        assert.match(r.stdout, /^Stack staging: \d+ resources$/m);
-        assert.match(r.stdout, /^Resources per type:$/m);
-    });
-
-    it("a stack file with an unknown key exits 1 with the problem on stderr and nothing on stdout", () => {
-        const file = writeStackFile({ ...stackFileConfig("staging"), "oslo-mesh:mehs": { mtls: { mode: "STRICT" } } });
-        const r = runPlanCli(["--stack", "staging", "--config-file", file]);
-        assert.strictEqual(r.status, 1);
-        assert.strictEqual(r.stdout, "");
-        assert.match(r.stderr, /^oslo-mesh:mehs: unknown key; expected one of: /m);
-    });
-
-    it("lists every problem of a broken stack on stderr, one per line", () => {
-        const config = stackFileConfig("prod");
-        (config["oslo-mesh:nodes"] as Array<Record<string, unknown>>)[0].vcpus = 1;
-        (config["oslo-mesh:mesh"] as Record<string, unknown>).mtls = { mode: "DISABLE" };
-        const r = runPlanCli(["--stack", "prod", "--config-file", writeStackFile(config)]);
-        assert.strictEqual(r.status, 1);
-        assert.strictEqual(r.stdout, "");
-        assert.deepStrictEqual(r.stderr.trim().split("\n").sort(), [
-            "oslo-mesh:mesh.mtls.mode: prod requires STRICT mTLS, got DISABLE",
-            "oslo-mesh:nodes[0].vcpus: a control-plane node needs at least 2 vCPUs (kubeadm preflight), got 1",
-        ]);
-    });
-
-    it("--out writes scripts, cloud-init, kubeadm configs, Helm values and Kubernetes objects as files", () => {
-        const out = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-out-"));
-        const r = runPlanCli(["--stack", "prod", "--out", out]);
-        assert.strictEqual(r.status, 0, r.stderr);
+    it("--out writes scripts, cloud-init, kubeadm configs, Helm values and Kubernetes objects as files", async () => {
+        const { outDir: out } = await sharedPlan("prod");
         const read = (rel: string) => fs.readFileSync(path.join(out, rel), "utf8");
         assert.match(read("commands/prod-worker-1-prepare.create.sh"), /<<'OSLO_MESH_SCRIPT'\n#!\/usr\/bin\/env bash\n/);
         assert.match(read("cloud-init/prod-cp-1-vm/user-data"), /^#cloud-config\nhostname: prod-cp-1\n/);
@@ -95,27 +76,199 @@ describe("plan: npm run plan", function () {
         assert.strictEqual(fs.readdirSync(path.join(out, "kubernetes")).filter((f) => f.startsWith("istio-") && f.endsWith(".istio.io.yaml")).length, 23);
     });
 
-    it("unknown arguments are refused with the usage", () => {
-        const r = runPlanCli(["--stack", "prod", "--jsn"]);
-        assert.strictEqual(r.status, 1);
-        assert.match(r.stderr, /unknown argument --jsn\nusage: npm run plan/);
+    it("the tree reads like a preview: the stack at the root, children under their parent in the order they wait, one line of details", async () => {
+        const r = await treeRun;
+        assert.strictEqual(r.status, 0, r.stderr);
+        const lines = r.stdout.split("\n");
+        const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\/$]/g, "\\$&");
+        const row = (name: string, type = "[^ ]+") => {
+            const i = lines.findIndex((l) => l.startsWith(" +   ") && new RegExp(`[─ ] ${type}\\s+${esc(name)}(  |$)`).test(l));
+            assert.ok(i >= 0, `a row for ${name} in\n${r.stdout}`);
+            return { i, line: lines[i], depth: lines[i].slice(5).search(/[a-z]/) / 3 };
+        };
+        assert.match(lines.find((l) => l.startsWith(" +   "))!, /^ \+   pulumi:pulumi:Stack\s+oslo-mesh-staging$/);
+        const plan = (await sharedPlan("staging")).plan;
+        const rowOf = (res: { name: string; type: string }) => row(res.name, esc(res.type));
+        for (const res of plan.resources) {
+            const { depth } = rowOf(res);
+            const expected = res.parent ? rowOf(plan.resources.find((p) => p.urn === res.parent)!).depth + 1 : 1;
+            assert.strictEqual(depth, expected, `${res.name} sits under its parent`);
+        }
+        // Siblings in the order they wait for each other: the nodes, then the cluster, then Istio, then the mesh.
+        const istio = row("istio", "oslo-mesh:istio:IstioControlPlane");
+        assert.ok(row("stg-worker-2").i < row("staging").i && row("staging").i < istio.i && istio.i < row("canary-bookinfo-reviews").i);
+        assert.ok(row("stg-cp-1-prepare").i < row("staging-init").i && row("staging-init").i < row("staging-cni").i && row("staging-cni").i < row("staging-kubeconfig").i);
+        // What a reviewer looks for: sizes and addresses, versions, weights and matches.
+        assert.match(row("stg-worker-1-vm").line, /stg-worker-1-vm\s+4 vCPU · 8192 MiB · 80 GiB disk · 203\.0\.113\.20 · bridge br0 · pool nvme/);
+        assert.match(row("stg-cp-1-prepare").line, /Kubernetes 1\.15\.12/);
+        assert.match(row("canary-bookinfo-reviews-virtualservice").line, /hosts reviews · end-user=jason → v2 · v1 90%, v2 10% · timeout 10s · retries 3×2s/);
+        assert.match(istio.line, /^ \+   ├─ oslo-mesh:istio:IstioControlPlane\s+istio$/);
+        // After the tree: the warnings, then the stack outputs (secrets hidden), then the counts.
+        const last = Math.max(...plan.resources.map((res) => rowOf(res).i));
+        const diagnostics = lines.indexOf("Diagnostics:");
+        const outputs = lines.indexOf("Outputs:");
+        assert.ok(last < diagnostics && diagnostics < outputs && outputs < lines.indexOf("Resources:"), r.stdout);
+        assert.match(lines.slice(diagnostics, outputs).join("\n"), /warning: oslo-mesh:ssh\.publicKey: is the example key/);
+        assert.match(lines.slice(outputs).join("\n"), /^ {4}kubeconfig\s+: \[secret\]$/m);
+        assert.match(lines.slice(outputs).join("\n"), /^ {8}stg-worker-1: "203\.0\.113\.20"$/m);
+        assert.match(r.stdout, new RegExp(`^ {4}\\+ ${plan.resources.length + 1} to create`, "m"));
+        assert.match(r.stdout, /^Resources per type:$/m);
     });
 
-    it("keeps secret config values out of the JSON plan and the artifacts", () => {
+    it("a stack file with an unknown key exits 1 with the problem on stderr and nothing on stdout", () => {
+        const file = writeStackFile({ ...stackFileConfig("staging"), "oslo-mesh:mehs": { mtls: { mode: "STRICT" } } });
+        const r = runPlanCli(["--stack", "staging", "--config-file", file]);
+        assert.strictEqual(r.status, 1);
+        assert.strictEqual(r.stdout, "");
+        assert.match(r.stderr, /^oslo-mesh:mehs: unknown key; expected one of: /m);
+    });
+
+    it("a key set without --path (oslo-mesh:ssh.publicKey) is one problem that says to use --path", () => {
+        const config = stackFileConfig("staging");
+        const key = (config["oslo-mesh:ssh"] as Record<string, string>).publicKey;
+        delete config["oslo-mesh:ssh"];
+        const r = runPlanCli(["--stack", "staging", "--config-file", writeStackFile({ ...config, "oslo-mesh:ssh.publicKey": key })]);
+        assert.strictEqual(r.status, 1);
+        assert.strictEqual(r.stdout, "");
+        assert.deepStrictEqual(r.stderr.trim().split("\n"), [
+            `oslo-mesh:ssh.publicKey: set as one flat key named "ssh.publicKey"; set it with --path: pulumi config rm 'oslo-mesh:ssh.publicKey' && pulumi config set --path 'oslo-mesh:ssh.publicKey' ...`,
+        ]);
+    });
+
+    it("a YAML syntax error names the file and the line", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-yaml-"));
+        const file = path.join(dir, "Pulumi.broken.yaml");
+        fs.writeFileSync(file, "config:\n  oslo-mesh:istio:\n    injectNamespaces: [bookinfo\n  oslo-mesh:mesh: {}\n");
+        const r = runPlanCli(["--stack", "staging", "--config-file", file]);
+        assert.strictEqual(r.status, 1);
+        assert.strictEqual(r.stdout, "");
+        assert.match(r.stderr, new RegExp(`^plan failed: .* in "${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}" \\(4:`, "m"));
+    });
+
+    it("lists every problem of a broken stack on stderr, one per line", () => {
         const config = stackFileConfig("prod");
-        (config["oslo-mesh:ssh"] as Record<string, unknown>).privateKey = SECRET_KEY_MATERIAL;
-        const out = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-out-"));
-        // A plain value in the file, marked secret the way a `secure:` entry is: the plan must not show it.
+        (config["oslo-mesh:nodes"] as Array<Record<string, unknown>>)[0].vcpus = 1;
+        (config["oslo-mesh:mesh"] as Record<string, unknown>).mtls = { mode: "DISABLE" };
+        const r = runPlanCli(["--stack", "prod", "--config-file", writeStackFile(config)]);
+        assert.strictEqual(r.status, 1);
+        assert.strictEqual(r.stdout, "");
+        assert.deepStrictEqual(r.stderr.trim().split("\n").sort(), [
+            "oslo-mesh:mesh.mtls.mode: prod requires STRICT mTLS, got DISABLE",
+            "oslo-mesh:nodes[0].vcpus: a control-plane node needs at least 2 vCPUs (kubeadm preflight), got 1",
+        ]);
+    });
+
+    it("--out refuses a directory that holds something else, or another stack's plan, before writing anything", () => {
+        const foreign = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-out-"));
+        fs.writeFileSync(path.join(foreign, "notes.txt"), "mine\n");
+        const r = runPlanCli(["--stack", "prod", "--out", foreign]);
+        assert.strictEqual(r.status, 1);
+        assert.match(r.stderr, /--out .*: is not empty and holds no plan; give a new or empty directory, or the directory of an earlier plan of stack prod/);
+        assert.deepStrictEqual(fs.readdirSync(foreign), ["notes.txt"]);
+
+        const other = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-out-"));
+        fs.writeFileSync(path.join(other, MANIFEST), JSON.stringify({ stack: "staging", files: [] }));
+        const s = runPlanCli(["--stack", "prod", "--out", other]);
+        assert.strictEqual(s.status, 1);
+        assert.match(s.stderr, /holds the plan of stack staging/);
+        assert.deepStrictEqual(fs.readdirSync(other), [MANIFEST]);
+    });
+
+    it("--out replaces an earlier plan of the same stack, and keeps secret config values out of the plan and the artifacts", () => {
+        const config = stackFileConfig("prod");
+        // A value in the file marked secret the way a `secure:` entry is: the plan must not show it.
         const file = writeStackFile({ ...config, "oslo-mesh:ssh": { ...(config["oslo-mesh:ssh"] as object), privateKey: { secure: "v1:ZmFrZQ==" } } });
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-out-"));
+        fs.mkdirSync(path.join(out, "commands"));
+        fs.writeFileSync(path.join(out, "commands", "prod-gone.create.sh"), "# from an earlier plan\n");
+        fs.writeFileSync(path.join(out, MANIFEST), JSON.stringify({ stack: "prod", files: ["commands/prod-gone.create.sh"] }));
         const r = runPlanCli(["--stack", "prod", "--json", "--config-file", file, "--out", out]);
         assert.strictEqual(r.status, 0, r.stderr);
-        assert.ok(!r.stdout.includes("ZmFrZQ=="), "ciphertext is not shown");
+        assert.ok(!fs.existsSync(path.join(out, "commands", "prod-gone.create.sh")), "the earlier plan's files are gone");
+        assert.ok(!r.stdout.includes("ZmFrZQ==") && !r.stdout.includes(SECRET_KEY_MATERIAL), "ciphertext is not shown");
         assert.ok(!r.stdout.includes("[secret placeholder"), "the placeholder is treated as a secret");
-        const files = listFiles(out);
-        for (const f of files) assert.ok(!fs.readFileSync(f, "utf8").includes("[secret placeholder"), `${f} holds no secret`);
+        for (const f of listFiles(out)) assert.ok(!fs.readFileSync(path.join(out, f), "utf8").includes("[secret placeholder"), `${f} holds no secret`);
+    });
+
+    it("--help, --stack=NAME, and unknown or stray arguments", () => {
+        const help = runPlanCli(["--help"]);
+        assert.strictEqual(help.status, 0);
+        assert.match(help.stdout, /^usage: npm run plan -- --stack <name> /);
+        assert.match(help.stdout, /--out DIR .*\n.*\n.*earlier --out of the same stack/);
+        assert.deepStrictEqual(parseArgs(["--stack=prod", "--json", "--out=x"], {}), { json: true, stack: "prod", out: "x" });
+        const r = runPlanCli(["--stack", "prod", "--jsn"]);
+        assert.strictEqual(r.status, 1);
+        assert.match(r.stderr, /^unknown argument --jsn\nusage: npm run plan/);
+        assert.throws(() => parseArgs(["--stack", "prod", "json"], {}), /unexpected argument json/);
+    });
+
+    it("without -- after `npm run plan`, npm keeps the flags: the plan says to add --", function () {
+        const npm = spawnSync("npm", ["run", "--silent", "plan", "--stack", "prod", "--json"], { cwd: PROJECT_DIR, encoding: "utf8", env: { ...process.env, KUBECONFIG: "" } });
+        if (npm.error) return this.skip(); // no npm on PATH
+        assert.strictEqual(npm.status, 1);
+        assert.match(npm.stderr, /^npm kept --stack, --json for itself: put -- between `npm run plan` and the plan's flags, e\.g\.\n {2}npm run plan -- --stack prod --json$/m);
+        const eq = spawnSync("npm", ["run", "--silent", "plan", "--stack=prod"], { cwd: PROJECT_DIR, encoding: "utf8", env: { ...process.env, KUBECONFIG: "" } });
+        assert.strictEqual(eq.status, 1);
+        assert.match(eq.stderr, /^npm kept --stack for itself: .*\n {2}npm run plan -- --stack prod$/m);
     });
 });
 
-function listFiles(dir: string): string[] {
-    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+describe("plan: logs and the example key", () => {
+    it("under the mock runtime, what the program logs through pulumi.log is recorded, never printed", async () => {
+        const recorder = await startMockRuntime({ stack: "dev", preview: true });
+        const printed: string[] = [];
+        const [out, err] = [process.stdout.write, process.stderr.write];
+        process.stdout.write = process.stderr.write = ((chunk: string) => printed.push(String(chunk)) > 0) as typeof process.stdout.write;
+        try {
+            await pulumi.log.info("[Can't preview] all chart values must be known ahead of time");
+            await pulumi.log.warn("the workers cannot carry the mesh");
+        } finally {
+            [process.stdout.write, process.stderr.write] = [out, err];
+        }
+        assert.deepStrictEqual(printed, []);
+        assert.deepStrictEqual(recorder.diagnostics, [
+            { severity: "info", message: "[Can't preview] all chart values must be known ahead of time" },
+            { severity: "warning", message: "the workers cannot carry the mesh" },
+        ]);
+    });
+
+    it("the committed example key: a warning in a preview, refused by pulumi up unless the stack says it is the team's", async () => {
+        const example = `ssh-ed25519 ${EXAMPLE_KEY_MATERIAL} someone@else`;
+        const recorder = await startMockRuntime({ stack: "dev", preview: true });
+        checkExampleKey({ publicKey: example }, true);
+        assert.match(recorder.diagnostics[0].message, /^oslo-mesh:ssh\.publicKey: is the example key committed with this project, not one of yours, and pulumi up will refuse it: put your own with pulumi config set --path 'oslo-mesh:ssh\.publicKey'/);
+        assert.throws(() => checkExampleKey({ publicKey: example }, false), (e: Error & { lines?: string[] }) => {
+            assert.strictEqual(e.name, "ConfigError");
+            assert.match(e.lines![0], /^oslo-mesh:ssh\.publicKey: is the example key committed with this project, not one of yours: .*pulumi config set --path 'oslo-mesh:ssh\.exampleKeyIsOurs' true$/);
+            return true;
+        });
+        checkExampleKey({ publicKey: example, exampleKeyIsOurs: true }, false);
+        checkExampleKey({ publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKeyMaterialOfTheUserXXXXXXXXXXXXXXXXXXX me@laptop" }, false);
+        assert.strictEqual(recorder.diagnostics.length, 1);
+    });
+
+    it("pulumi up (no preview) on a committed stack stops at the example key before anything is registered", () => {
+        const bin = compiledDir();
+        const script = `
+            const { startMockRuntime } = require(${JSON.stringify(path.join(bin, "plan", "mocks.js"))});
+            const { readStackFile } = require(${JSON.stringify(path.join(bin, "plan", "stackFile.js"))});
+            startMockRuntime({ stack: "dev", preview: false, config: readStackFile(${JSON.stringify(path.join(PROJECT_DIR, "Pulumi.dev.yaml"))}) }).then((recorder) => {
+                try { require(${JSON.stringify(path.join(bin, "index.js"))}); console.log("registered"); }
+                catch (e) { console.log(JSON.stringify({ name: e.name, lines: e.lines, registered: recorder.resources.length })); }
+            });`;
+        const r = spawnSync(process.execPath, ["-e", script], { cwd: PROJECT_DIR, encoding: "utf8", env: { ...process.env, KUBECONFIG: "" } });
+        const result = JSON.parse(r.stdout) as { name: string; lines: string[]; registered: number };
+        assert.strictEqual(result.name, "ConfigError", r.stderr);
+        assert.strictEqual(result.lines.length, 1);
+        assert.match(result.lines[0], /^oslo-mesh:ssh\.publicKey: is the example key committed with this project/);
+        assert.strictEqual(result.registered, 0);
+    });
+});
+
+/** Every file under dir, relative to it, sorted. */
+function listFiles(dir: string, rel = ""): string[] {
+    return fs
+        .readdirSync(path.join(dir, rel), { withFileTypes: true })
+        .flatMap((e) => (e.isDirectory() ? listFiles(dir, path.join(rel, e.name)) : [path.join(rel, e.name)]))
+        .sort();
 }
