@@ -16,7 +16,7 @@ export interface Validator {
 
 export const validators: ReadonlyArray<Validator> = [
     { needs: ["environment", "ssh", "vps", "nodes"], check: checkVps },
-    { needs: ["kubernetes", "nodes", "vps"], check: checkKubernetes },
+    { needs: ["environment", "kubernetes", "nodes", "vps"], check: checkKubernetes },
     { needs: ["istio"], check: checkIstio },
     { needs: ["environment", "mesh", "canaries", "istio"], check: checkMesh },
     // Undersized is an error in prod; elsewhere index.ts warns with the same table.
