@@ -49,11 +49,10 @@ export const interfaceName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$
  * GRUB's own script parser reads at boot: neither shell nor GRUB metacharacters, quotes,
  * whitespace or `--` (the end of the kernel's arguments) can be part of it.
  */
-export const KERNEL_ARG = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(=[A-Za-z0-9_.,:/+=@%-]*)?$/;
+export const KERNEL_ARG = /^(?=.{1,256}$)[A-Za-z0-9_][A-Za-z0-9_.-]*(=[A-Za-z0-9_.,:/+=@%-]*)?$/;
 export const kernelArg = z
     .string()
-    .max(256)
-    .regex(KERNEL_ARG, "must be one kernel argument, name or name=value, of letters, digits and _ . - (value also , : / + = @ %), no spaces or quotes");
+    .regex(KERNEL_ARG, "must be one kernel argument, name or name=value, of letters, digits and _ . - (value also , : / + = @ %), no spaces or quotes, at most 256");
 
 /** A release version exactly as the project publishes it: X.Y.Z, no leading `v`, no whitespace. */
 export const releaseVersion = z.string().regex(/^(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,3})$/, "must be a version X.Y.Z such as 1.15.12 (no 'v', no spaces)");
@@ -61,8 +60,7 @@ export const releaseVersion = z.string().regex(/^(0|[1-9]\d{0,3})\.(0|[1-9]\d{0,
 /** A Debian package version ([epoch:]upstream[-revision], deb-version(7)), as `apt-get install pkg=VERSION` takes it. */
 export const debianVersion = z
     .string()
-    .max(128)
-    .regex(/^([0-9]{1,5}:)?[0-9][A-Za-z0-9.+~]*(-[A-Za-z0-9.+~]+)?$/, "must be a Debian package version such as 1.3.3-0ubuntu2");
+    .regex(/^(?=.{1,128}$)([0-9]{1,5}:)?[0-9][A-Za-z0-9.+~]*(-[A-Za-z0-9.+~]+)?$/, "must be a Debian package version such as 1.3.3-0ubuntu2, at most 128 characters");
 
 /** Schemes a download URL may use: fetched by curl on a node or hypervisor, never file:, ftp: or anything curl would also speak. */
 export const URL_SCHEMES = ["https:", "http:"] as const;
@@ -73,13 +71,13 @@ export const URL_SCHEMES = ["https:", "http:"] as const;
  */
 export const downloadUrl = z
     .string()
-    .max(2048)
     .superRefine((s, ctx) => {
         const why = downloadUrlProblem(s);
         if (why) ctx.addIssue({ code: "custom", message: why });
     });
 
 export function downloadUrlProblem(s: string): string | undefined {
+    if (s.length > 2048) return "must be at most 2048 characters";
     if (!/^[A-Za-z0-9._~:/?#[\]@!$&()*+,;=%-]+$/.test(s)) return "must be a URL of RFC 3986 characters only (no spaces, quotes or backslashes)";
     let url: URL;
     try {

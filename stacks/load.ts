@@ -77,7 +77,7 @@ export function parseStackConfig(stack: string, raw: RawConfig): { config?: Stac
         }
         if (result.success && refused.length === 0) parsed[name] = result.data;
     }
-    checkSecrets(parsed, given, problems);
+    checkSecrets(given, problems);
     for (const v of validators) {
         if (v.needs.every((s) => s in parsed)) v.check(parsed as StackConfig, problems);
     }
@@ -127,7 +127,7 @@ function readSections(raw: RawConfig, problems: Problems): GivenSections | undef
  * ssh.privateKey only as a Pulumi secret, and nothing else secret. Offline, an encrypted value is
  * a placeholder that names its path, so a `secure:` value under any other key is caught there too.
  */
-function checkSecrets(parsed: Partial<Record<SectionName, unknown>>, given: GivenSections, problems: Problems): void {
+function checkSecrets(given: GivenSections, problems: Problems): void {
     for (const [name, value] of given.values) {
         for (const [path, v] of leaves(value, [name])) {
             if (!isEncryptedPlaceholder(v)) continue;
@@ -136,17 +136,20 @@ function checkSecrets(parsed: Partial<Record<SectionName, unknown>>, given: Give
             }
         }
     }
-    const ssh = parsed.ssh as StackConfig["ssh"] | undefined;
-    if (!ssh || ssh.privateKey === undefined) {
-        if (given.secret.has("ssh") && ssh) problems.add(["ssh"], `is set as a secret but only ssh.privateKey may be; set the other ssh keys without --secret`);
+    // Read from what was given, not from the parsed section: a wrong ssh.user must not hide a plain-text key.
+    const ssh = given.values.get("ssh");
+    const privateKey = ssh !== null && typeof ssh === "object" && !Array.isArray(ssh) ? (ssh as Record<string, unknown>).privateKey : undefined;
+    if (privateKey === undefined) {
+        if (given.secret.has("ssh") && ssh !== undefined) problems.add(["ssh"], "is set as a secret but only ssh.privateKey may be; set the other ssh keys without --secret");
         return;
     }
+    if (typeof privateKey !== "string") return; // the schema says what it expected
     if (!given.secret.has("ssh")) {
         problems.add(["ssh", "privateKey"], `is in plain text in the stack file; remove it (pulumi config rm --path '${NAMESPACE}:ssh.privateKey') and store it encrypted: ${SET_PRIVATE_KEY}`);
         return;
     }
-    if (isEncryptedPlaceholder(ssh.privateKey)) return; // encrypted; offline it cannot be read
-    const why = privateKeyProblem(ssh.privateKey);
+    if (isEncryptedPlaceholder(privateKey)) return; // encrypted; offline it cannot be read
+    const why = privateKeyProblem(privateKey);
     if (why) problems.add(["ssh", "privateKey"], why);
 }
 
