@@ -248,7 +248,15 @@ export async function startPrometheus(flows: ReadonlyArray<Flow>, t0Ms: number, 
     );
     let stderr = "";
     proc.stderr!.on("data", (c) => (stderr += c));
-    const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+    // Never outlive the tests, even when mocha is cut short before its after hooks.
+    const killOnExit = () => proc.kill("SIGKILL");
+    process.once("exit", killOnExit);
+    const exited = new Promise<void>((r) =>
+        proc.once("exit", () => {
+            process.removeListener("exit", killOnExit);
+            r();
+        }),
+    );
     const prom: Prometheus = {
         url,
         dir,
