@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import fc from "fast-check";
+import * as jsyaml from "js-yaml";
 import { main, parseArgs } from "../canary/cli";
 import { decide, Figures, ProgressionConfig, Standing } from "../canary/decide";
 import { acquireLock, LockHeld } from "../canary/lock";
@@ -445,5 +446,46 @@ describe("canary progression: the command line", () => {
         assert.strictEqual(await main(["--stack", STACK, "--canary", "shop/cart", "--once"], io), 2);
         assert.match(err, /has no oslo-mesh:canaries entry for shop\/cart \(canaries: bookinfo\/reviews\)/);
         fs.rmSync(p.dir, { recursive: true, force: true });
+    });
+});
+
+describe("canary progression: the scheduled workflow", () => {
+    const file = path.join(PROJECT_DIR, ".github", "workflows", "canary.yml");
+    const wf = () => jsyaml.load(fs.readFileSync(file, "utf8")) as Record<string, any>;
+
+    it("passes action-validator", () => {
+        const r = spawnSync(path.join(PROJECT_DIR, "node_modules", ".bin", "action-validator"), [file], { encoding: "utf8" });
+        assert.strictEqual(r.status, 0, r.stdout + r.stderr);
+    });
+
+    it("runs one `--once` decision per listed canary, one at a time, commits the stack file back and fails on a rollback", () => {
+        const w = wf();
+        assert.deepStrictEqual(w.on.schedule, [{ cron: "*/15 * * * *" }]);
+        assert.deepStrictEqual(w.permissions, { contents: "write" });
+        assert.deepStrictEqual(w.concurrency, { group: "canary", "cancel-in-progress": false });
+        const job = w.jobs.progress;
+        assert.strictEqual(job.if, "vars.CANARIES != ''");
+        assert.strictEqual(job.strategy.matrix.target, "${{ fromJSON(vars.CANARIES) }}");
+        assert.strictEqual(job.strategy["max-parallel"], 1);
+        const decide = job.steps.find((s: any) => s.id === "decide");
+        assert.match(decide.run, /npm run canary -- --stack "\$STACK" --canary "\$CANARY" --once\n/);
+        assert.strictEqual(decide.env.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}");
+        assert.ok(job.steps.some((s: any) => String(s.uses).startsWith("pulumi/actions@") && !s.with));
+        const commit = job.steps[job.steps.indexOf(decide) + 1];
+        assert.match(commit.run, /git commit .* -- "\$file"\n.*git pull --rebase.*\n.*git push/s);
+        assert.strictEqual(job.steps[job.steps.length - 1].if, "steps.decide.outputs.status != '0'");
+    });
+
+    it("its shell steps pass shellcheck", function () {
+        if (spawnSync("sh", ["-c", "command -v shellcheck"]).status !== 0) {
+            if (process.env.CI) throw new Error("shellcheck is required in CI");
+            this.skip();
+        }
+        for (const step of wf().jobs.progress.steps.filter((s: any) => s.run)) {
+            // Expressions are substituted by the runner before bash sees the script.
+            const script = `#!/usr/bin/env bash\nset -eo pipefail\n${String(step.run).replace(/\$\{\{[^}]*\}\}/g, "X")}`;
+            const r = spawnSync("shellcheck", ["-"], { input: script, encoding: "utf8" });
+            assert.strictEqual(r.status, 0, `${step.name ?? step.run}:\n${r.stdout}`);
+        }
     });
 });
