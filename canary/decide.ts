@@ -53,10 +53,17 @@ export function formatMs(ms: number): string {
     return parts.join("");
 }
 
+/** At 100 the progression is done, at 0 idle: nothing to measure. */
+export function finished(canaryWeight: number): Decision | undefined {
+    if (canaryWeight >= 100) return { verdict: "done", canaryWeight, reasons: ["the canary takes all traffic"] };
+    if (canaryWeight <= 0) return { verdict: "idle", canaryWeight: 0, reasons: ["the canary takes no traffic (rolled back, or not started): set its weight to the first step to start"] };
+    return undefined;
+}
+
 export function decide(prog: ProgressionConfig, standing: Standing, figures: Figures): Decision {
     const w = standing.canaryWeight;
-    if (w >= 100) return { verdict: "done", canaryWeight: w, reasons: ["the canary takes all traffic"] };
-    if (w <= 0) return { verdict: "idle", canaryWeight: 0, reasons: ["the canary takes no traffic (rolled back, or not started): set its weight to the first step to start"] };
+    const end = finished(w);
+    if (end) return end;
 
     const holds: string[] = [];
     const failing: string[] = [];

@@ -7,7 +7,7 @@ import { readStackFile } from "../plan/stackFile";
 import { parseStackConfig } from "../stacks/load";
 import { formatProblem, NAMESPACE } from "../stacks/problems";
 import { StackConfig } from "../stacks/schema";
-import { analysisWindowSeconds, decide, Decision, Figures, Standing } from "./decide";
+import { analysisWindowSeconds, decide, Decision, Figures, finished, Standing } from "./decide";
 import { endpointFromKubeconfig, endpointFromUrl, instantQuery, PrometheusEndpoint, Unreachable } from "./prometheus";
 import { canaryQueries, QueryOutcome } from "./promql";
 import { PulumiCli, upCommandLine } from "./pulumi";
@@ -106,10 +106,10 @@ export async function runRound(o: RoundOptions): Promise<RoundResult> {
     const print = (standing: Standing, decision: Decision, windowSeconds?: number, figures?: Figures) =>
         o.print(renderTable({ title, prog: c.prog, canary: c.canarySubset, stable: c.stableSubset, standing, decision, windowSeconds, figures }));
 
-    const early = decide(c.prog, { canaryWeight: weight, served: { unknown: "not measured" } }, { unreachable: "not asked" });
-    if (early.verdict === "done" || early.verdict === "idle") {
-        print({ canaryWeight: weight, served: { unknown: "not measured" } }, early);
-        return { decision: early, applied: false };
+    const end = finished(weight);
+    if (end) {
+        print({ canaryWeight: weight, served: { unknown: "not measured" } }, end);
+        return { decision: end, applied: false };
     }
 
     // How long the current weights have served, and what to target: from the Pulumi state.

@@ -13,21 +13,8 @@ import * as path from "path";
 import { main } from "../canary/cli";
 import { instantQuery, endpointFromUrl } from "../canary/prometheus";
 import { routeUrns } from "../canary/state";
-import {
-    CanaryEntry,
-    Exporter,
-    FAST,
-    Flow,
-    freePort,
-    makeProject,
-    Project,
-    Prometheus,
-    SLOW,
-    STACK,
-    stackYaml,
-    startExporter,
-    startPrometheus,
-} from "./canaryHarness";
+import { CanaryEntry, makeProject, Project, STACK, stackYaml } from "./canaryProject";
+import { Exporter, FAST, Flow, freePort, Prometheus, SLOW, startExporter, startPrometheus } from "./canaryTraffic";
 
 const HOLD_MS = 10 * 60_000;
 const have = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
