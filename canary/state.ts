@@ -2,9 +2,10 @@
 // runs, and since when. Pure: reads the JSON of `pulumi stack export`.
 //
 // Facts from pulumi/pulumi at v3.248.0:
-// - sdk/go/common/resource/urn/urn.go (New): urn:pulumi:<stack>::<project>::<type>::<name>, where
-//   <type> is the parent's qualified type, `$`, then the resource's type; a parent that is the
-//   root stack (pulumi:pulumi:Stack) is left out.
+// - pkg/resource/deploy/deployment.go (generateURN) and sdk/go/common/resource/urn/urn.go (New):
+//   urn:pulumi:<stack>::<project>::<type>::<name>, where <type> is the parent's full qualified
+//   type, `$`, then the resource's type; a parent that is the root stack (pulumi:pulumi:Stack) is
+//   left out. <stack> is the stack's own name, without organization or project.
 // - sdk/go/common/apitype/core.go: `stack export` prints an UntypedDeployment
 //   {"version": 3, "deployment": {"manifest", "secrets_providers", "resources": [ResourceV3]}};
 //   a ResourceV3 has urn, custom, type, inputs, outputs, parent and, since v3.60.0 (commit
