@@ -22,9 +22,21 @@ const path = require("path");
 const PROJECT_DIR = path.resolve(__dirname, "..");
 const OUT_DIR = path.join(PROJECT_DIR, "bin");
 const STAMP = path.join(OUT_DIR, ".build-stamp");
-/** Folders whose *.ts tsconfig.json compiles (its "include"), and the folder whose other files are copied. */
-const SOURCE_DIRS = ["components", "stacks", "plan", "test", "bench"];
+/** The folder whose other files are copied beside the compiled code. */
 const ASSET_DIR = "components";
+/** Not sources: dependencies, the build itself, version control, scratch space. */
+const NOT_SOURCES = new Set(["node_modules", "bin", "scratch"]);
+
+/**
+ * Every top-level folder that may hold TypeScript: tsconfig's "include" and whatever those
+ * files import (tsc follows imports out of the listed folders too).
+ */
+function sourceDirs() {
+    return fs
+        .readdirSync(PROJECT_DIR, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && !e.name.startsWith(".") && !NOT_SOURCES.has(e.name))
+        .map((e) => e.name);
+}
 const INPUT_FILES = ["index.ts", "tsconfig.json", "package-lock.json"];
 
 function walk(dir, out = []) {
@@ -49,7 +61,7 @@ function isSource(rel) {
 /** Every file the build reads, relative to the project, sorted. */
 function inputs() {
     const files = [];
-    for (const dir of SOURCE_DIRS) {
+    for (const dir of sourceDirs()) {
         for (const f of walk(path.join(PROJECT_DIR, dir))) {
             const rel = path.relative(PROJECT_DIR, f);
             if (isSource(rel) || rel.startsWith(ASSET_DIR + path.sep)) files.push(rel);
@@ -96,7 +108,8 @@ function syncOutputs(files) {
             wanted.add(rel);
         }
     }
-    for (const dir of SOURCE_DIRS) {
+    for (const dir of fs.existsSync(OUT_DIR) ? fs.readdirSync(OUT_DIR) : []) {
+        if (!fs.statSync(path.join(OUT_DIR, dir)).isDirectory()) continue;
         for (const f of walk(path.join(OUT_DIR, dir))) {
             const rel = path.relative(OUT_DIR, f);
             // A JavaScript file whose TypeScript source was deleted would otherwise still run.

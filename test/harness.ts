@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT_DIR } from "../plan/project";
-import { committedStackConfig, writeTempStackFile } from "../plan/stackFile";
+import { committedStackConfig, pulumiView, writeTempStackFile } from "../plan/stackFile";
 import { parseStackConfig } from "../stacks/load";
 import { Problem, formatProblem } from "../stacks/problems";
 import { StackConfig } from "../stacks/schema";
@@ -17,25 +17,28 @@ export const TEST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMiEKnALii5T
 /** The `config:` map of a committed Pulumi.<stack>.yaml, as plain values (a fresh copy). */
 export const stackFileConfig = committedStackConfig;
 
-/** Pulumi's view of a config map: every value a string, structured ones as JSON. */
-export function asPulumiValues(config: Record<string, unknown>): Record<string, string> {
-    return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-}
-
-/** Problems (as `path: message` lines) of a config map for a stack, with no Pulumi runtime involved. */
+/**
+ * Problems (as `path: message` lines) of a config map (a stack file's `config:`) for a stack, with
+ * no Pulumi runtime involved: the map is handed over as the Pulumi CLI would (plan/stackFile.ts
+ * pulumiView: `secure:` values become secret placeholders), plus `secretKeys` marked secret.
+ */
 export function problemsOf(stack: string, config: Record<string, unknown>, secretKeys: string[] = []): string[] {
-    const { problems } = parseStackConfig(stack, { values: asPulumiValues(config), isSecret: (k) => secretKeys.includes(k) });
+    const view = pulumiView(config);
+    const secret = new Set([...view.secretKeys, ...secretKeys]);
+    const { problems } = parseStackConfig(stack, { values: view.values, isSecret: (k) => secret.has(k) });
     return problems.map((p: Problem) => formatProblem(p));
 }
 
 export function parsedConfig(stack: string, config: Record<string, unknown>): StackConfig {
-    const { config: parsed, problems } = parseStackConfig(stack, { values: asPulumiValues(config), isSecret: () => false });
+    const view = pulumiView(config);
+    const { config: parsed, problems } = parseStackConfig(stack, { values: view.values, isSecret: (k) => view.secretKeys.includes(k) });
     if (!parsed) throw new Error(`config has problems:\n${problems.map(formatProblem).join("\n")}`);
     return parsed;
 }
 
 export interface CliResult {
     readonly status: number | null;
+    readonly signal?: NodeJS.Signals | null;
     readonly stdout: string;
     readonly stderr: string;
 }
@@ -57,10 +60,13 @@ function compiledPlanCli(): string {
 
 const CLI_ENV = { ...process.env, KUBECONFIG: "", npm_lifecycle_event: "" };
 
-/** Runs `npm run plan -- ...` as a user would, compiled (one process per plan: Pulumi's runtime is global). */
-export function runPlanCli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
-    const r = spawnSync(process.execPath, [compiledPlanCli(), ...args], { cwd: PROJECT_DIR, encoding: "utf8", env: { ...CLI_ENV, ...env }, maxBuffer: 256 * 1024 * 1024 });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+/**
+ * Runs `npm run plan -- ...` as a user would, compiled (one process per plan: Pulumi's runtime
+ * is global). `timeout` (ms) is a hang guard, never a speed test.
+ */
+export function runPlanCli(args: string[], env: NodeJS.ProcessEnv = {}, timeout?: number): CliResult {
+    const r = spawnSync(process.execPath, [compiledPlanCli(), ...args], { cwd: PROJECT_DIR, encoding: "utf8", env: { ...CLI_ENV, ...env }, maxBuffer: 256 * 1024 * 1024, timeout });
+    return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 // Plans run beside the tests in the mocha process, two at a time: the machine has two cores.
@@ -78,11 +84,17 @@ export function runInBackground(command: string, args: string[], opts: { env?: N
                 const err: Buffer[] = [];
                 child.stdout.on("data", (b: Buffer) => out.push(b));
                 child.stderr.on("data", (b: Buffer) => err.push(b));
-                child.on("error", reject);
-                child.on("close", (status) => {
+                const release = () => {
                     running--;
                     waiting.shift()?.();
-                    resolve({ status, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
+                };
+                child.on("error", (e) => {
+                    release();
+                    reject(e);
+                });
+                child.on("close", (status, signal) => {
+                    release();
+                    resolve({ status, signal, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
                 });
             }),
     );

@@ -142,7 +142,7 @@ describe("plan: npm run plan", function () {
         const r = runPlanCli(["--stack", "staging", "--config-file", file]);
         assert.strictEqual(r.status, 1);
         assert.strictEqual(r.stdout, "");
-        assert.match(r.stderr, new RegExp(`^plan failed: .* in "${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}" \\(4:`, "m"));
+        assert.match(r.stderr, /^Pulumi\.broken\.yaml: not valid YAML at line 4, column \d+: /m);
     });
 
     it("lists every problem of a broken stack on stderr, one per line", () => {
