@@ -9,6 +9,7 @@
 //
 //   node plan/build.js                   build when stale (type errors fail it); `npm test` runs this
 //   node plan/build.js --run ENTRY ARGS  build when stale, then run bin/ENTRY.js's main(ARGS) here
+//                                        (npm run plan, bench and canary)
 //
 // Stale means: a source (*.ts in tsconfig's folders, a component's file), tsconfig.json or
 // package-lock.json differs in path, size or modification time from the last successful build.
@@ -159,11 +160,14 @@ if (require.main === module) {
             process.exit(2);
         }
         if (!ensureBuilt()) process.exit(1);
-        // In this process: one Node.js start-up, not two.
-        Promise.resolve(require(path.join(OUT_DIR, entry)).main(argv.slice(2))).catch((e) => {
-            process.stderr.write(`${(e && e.message) || e}\n`);
-            process.exit(1);
-        });
+        // In this process: one Node.js start-up, not two. A main() that returns a number exits with it.
+        Promise.resolve(require(path.join(OUT_DIR, entry)).main(argv.slice(2))).then(
+            (code) => typeof code === "number" && process.exit(code),
+            (e) => {
+                process.stderr.write(`${(e && e.message) || e}\n`);
+                process.exit(1);
+            },
+        );
     } else {
         process.exit(ensureBuilt({ quiet: true }) ? 0 : 1);
     }

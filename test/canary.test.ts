@@ -16,7 +16,7 @@ import { upCommandLine } from "../canary/pulumi";
 import { readRouteState, routeUrns, sameWeights } from "../canary/state";
 import { withWeights } from "../canary/stackFile";
 import { exportedState, makeProject, PROG, Project, STACK, stackYaml, withProgression } from "./canaryProject";
-import { PROJECT_DIR, runPlanCli, writeStackFile } from "./harness";
+import { compiledDir, PROJECT_DIR, runPlanCli, writeStackFile } from "./harness";
 
 describe("canary progression: PromQL over Istio 1.3's metrics", () => {
     it("selects the server-side reports of the canary's version, in a window of whole seconds", () => {
@@ -189,7 +189,7 @@ describe("canary progression: one run per stack", () => {
         dirs.push(p.dir);
         const lock = `${p.stackFile}.canary.lock`;
         // The first run watches a canary it cannot measure (nothing listens), so it holds and keeps the lock.
-        const first = spawn(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(PROJECT_DIR, "canary", "cli.ts"), "--stack", STACK, "--canary", "bookinfo/reviews", "--watch", "--interval", "1s", "--prometheus-url", "http://127.0.0.1:9"], {
+        const first = spawn(process.execPath, [path.join(compiledDir(), "canary", "cli.js"), "--stack", STACK, "--canary", "bookinfo/reviews", "--watch", "--interval", "1s", "--prometheus-url", "http://127.0.0.1:9"], {
             cwd: p.dir,
             env: p.env,
             stdio: ["ignore", "pipe", "pipe"],

@@ -32,7 +32,7 @@ export const mochaHooks = {
         const daemonSuites = root.suites.filter((s) => daemonOf(s.file));
         if (skip && daemonSuites.length) {
             const names = [...new Set(daemonSuites.map((s) => daemonOf(s.file)))].join(", ");
-            process.stdout.write(`  ${SKIP_VARIABLE} is set: the tests that drive a real ${names} are skipped (pending).\n`);
+            process.stderr.write(`  ${SKIP_VARIABLE} is set: the tests that drive a real ${names} are skipped (pending).\n`);
         }
         for (const suite of daemonSuites) {
             if (skip) {
@@ -55,6 +55,6 @@ function timeSuite(suite: Suite, daemon: string): void {
     hooks.unshift(hooks.pop());
     suite.afterAll(`stop the clock (real ${daemon})`, () => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        process.stdout.write(`    ${path.basename(suite.file ?? suite.title)}: ${seconds.toFixed(1)} s against a real ${daemon}\n`);
+        process.stderr.write(`    ${path.basename(suite.file ?? suite.title)}: ${seconds.toFixed(1)} s against a real ${daemon}\n`);
     });
 }
