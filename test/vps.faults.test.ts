@@ -163,6 +163,28 @@ describe("vps: libvirt scripts under real faults", function () {
             await deleteNode(n);
         });
 
+        it("a domain of ours that is transient (as a killed virt-install leaves it) is deleted in one run", async () => {
+            const n = node("transient");
+            const c = commands(n);
+            ok(await box.command(c.create), "create");
+            ok(virsh("undefine", n.name), "undefine: the running domain becomes transient");
+            ok(await box.command(c.delete), "delete a transient domain");
+            assert.ok(!box.domains().includes(n.name));
+            assert.deepStrictEqual(box.volumes(), []);
+        });
+
+        it("a domain with snapshots is deleted with their metadata", async () => {
+            const n = node("snapshots");
+            const c = commands(n);
+            ok(await box.command(c.create), "create");
+            ok(virsh("destroy", n.name), "stop it");
+            ok(virsh("snapshot-create-as", n.name, "before-upgrade"), "an internal snapshot");
+            ok(virsh("start", n.name), "start it");
+            ok(await box.command(c.delete), "delete a domain with a snapshot");
+            assert.ok(!box.domains().includes(n.name));
+            assert.deepStrictEqual(box.volumes(), []);
+        });
+
         it("a paused domain is resumed, not started", async () => {
             const n = node("paused");
             const c = commands(n);

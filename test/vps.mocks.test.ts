@@ -37,6 +37,7 @@ describe("vps: nodes under mocks", () => {
         // The connection carries the private key, so the whole input is a secret.
         assert.ok(hosts.every((c) => JSON.stringify(c).includes("1b47061264138c4ac30d75fd1eb44270")), "connections are secret");
         assert.strictEqual(await valueOf(nodes[0].publicIp), "203.0.113.10");
+        assert.strictEqual(await valueOf(nodes[0].machineId), "prod-cp-1-vm-id", "the VM command's id: new on every replacement");
         assert.ok(await isSecret(nodes[0].connection));
         assert.strictEqual((await valueOf(nodes[0].connection)).privateKey, KEY);
     });

@@ -44,6 +44,12 @@ export class KvmVps extends pulumi.ComponentResource {
     readonly connection: pulumi.Output<SshConnection>;
     /** The cloud-init seed the VM boots with (libvirt driver). */
     readonly cloudInit?: CloudInit;
+    /**
+     * Changes whenever the machine is replaced (the VM command's id; the address for an
+     * inventory node). A replaced VM keeps its name and static address, so whatever must run
+     * again on a new machine (preparing and joining it) takes this among its triggers.
+     */
+    readonly machineId: pulumi.Output<string>;
 
     constructor(name: string, args: KvmVpsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oslo-mesh:vps:KvmVps", name, {}, opts);
@@ -53,9 +59,11 @@ export class KvmVps extends pulumi.ComponentResource {
         this.sshUser = args.ssh.user;
 
         let publicIp: pulumi.Output<string>;
+        let machineId: pulumi.Output<string>;
         if (args.driver === "inventory") {
             if (!node.ip) throw new Error(`node ${node.name}: the inventory driver needs its ip`);
             publicIp = pulumi.output(node.ip);
+            machineId = pulumi.output(`inventory:${node.ip}`);
         } else {
             const hypervisor = args.hypervisor;
             if (!hypervisor) throw new Error(`node ${node.name}: the libvirt driver needs a hypervisor`);
@@ -81,10 +89,12 @@ export class KvmVps extends pulumi.ComponentResource {
                           },
                           childOpts,
                       );
+            machineId = vm.id;
             // A static address is known from the config; a DHCP one only once the VM has its lease.
             publicIp = hypervisor.bridge ? pulumi.output(node.ip!) : vm.stdout.apply(parseCreatedIp);
         }
         this.publicIp = publicIp;
+        this.machineId = machineId;
         this.privateIp = node.privateIp ? pulumi.output(node.privateIp) : publicIp;
         const privateKey = args.ssh.privateKey;
         this.connection = pulumi
