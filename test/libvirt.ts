@@ -232,11 +232,14 @@ export class LibvirtSandbox {
         for (const v of this.volumes()) virsh("vol-delete", "--pool", this.pool, v);
     }
 
-    /** After the suite: the pool and the directory go; fails when the scripts left anything after any test. */
+    /** After the suite: the pool, its lock file and the directory go; fails when the scripts left anything after any test. */
     tearDown(): void {
         if (!this.dir) return;
         virsh("pool-destroy", this.pool);
         fs.rmSync(this.dir, { recursive: true, force: true });
+        // The scripts' lock per hypervisor and pool (libvirt-common.sh, pool_lock); no run is left to hold it.
+        const key = sha256(`${LIBVIRT_URI}\n${this.pool}\n`).slice(0, 16);
+        for (const dir of ["/run/lock", process.env.XDG_RUNTIME_DIR ?? "/tmp"]) fs.rmSync(path.join(dir, `oslo-mesh-pool-${key}.lock`), { force: true });
         assert.deepStrictEqual(this.leftovers, [], "nothing is left behind");
     }
 }
