@@ -2,6 +2,7 @@
 // weights. Read off the recorded inputs; a script's inputs are its `readonly NAME=value`
 // parameters (components/shared/script.ts). Anything not recognised is left out, never guessed.
 import { scriptParam } from "./artifacts";
+import { coveredBy } from "./diff";
 import { PlanResource } from "./run";
 
 type Obj = Record<string, unknown>;
@@ -48,7 +49,6 @@ function commandSummary(r: PlanResource): string[] {
         const s = show(v);
         if (s) out.push(s);
     }
-    if (Array.isArray(r.inputs.triggers) && r.inputs.triggers.length) out.push(`replaced when its ${r.inputs.triggers.length} trigger(s) change`);
     return out;
 }
 
@@ -137,6 +137,10 @@ export function summarize(r: PlanResource): string {
     else if (r.type === "kubernetes:helm.sh/v3:Chart") parts = chartSummary(r);
     else if (r.type.startsWith("kubernetes:") && r.custom && !r.type.startsWith("pulumi:")) parts = kubernetesSummary(r);
     else if (r.type.startsWith("random:") && typeof r.inputs.length === "number") parts = [`${r.inputs.length} characters`];
-    if (r.deleteBeforeReplace) parts.push("replaced old-first (deleteBeforeReplace)");
+    // How a change reaches it: in place (a command's update) unless something says replace.
+    const triggers = r.type.startsWith("command:") && Array.isArray(r.inputs.triggers) && r.inputs.triggers.length > 0;
+    const replacedOn = [...(triggers ? ["triggers"] : []), ...r.replaceOnChanges.filter((p) => !(triggers && coveredBy(p, "triggers[0]") && coveredBy("triggers", p)))];
+    if (replacedOn.length) parts.push(`replaced when ${replacedOn.join(", ")} change${r.deleteBeforeReplace ? " (the old one deleted first)" : ""}`);
+    else if (r.deleteBeforeReplace) parts.push("deleted before it is replaced");
     return parts.filter(Boolean).join(" · ");
 }

@@ -1,19 +1,24 @@
 // Tests that drive a real daemon (libvirtd, Prometheus, etcd) live in files named
-// `<concern>.<daemon>.test.ts` (e.g. vps.libvirt.test.ts). They run in every `npm test`; each
-// such file prints how long it took. For a quick local loop, OSLO_MESH_SKIP_DAEMON_TESTS=1
-// skips them (reported as pending, with the reason); in CI (CI=true) that variable is an error.
+// `<concern>.<daemon>.test.ts` (e.g. vps.libvirt.test.ts), or are listed below. They run in
+// every `npm test`; each such file prints how long it took. For a quick local loop,
+// OSLO_MESH_SKIP_DAEMON_TESTS=1 skips them (reported as pending, with the reason); in CI
+// (CI=true) that variable is an error.
 // A mocha root-hook plugin, loaded by .mocharc.yml.
 import * as path from "path";
 import type { Context, Suite } from "mocha";
 
 const DAEMON_FILE = /\.(libvirt|prometheus|etcd)\.test\.[jt]s$/;
 const DAEMON_NAMES: Record<string, string> = { libvirt: "libvirtd", prometheus: "Prometheus", etcd: "etcd" };
+/** Files that drive a real daemon under another name. */
+const DAEMON_FILES: Record<string, string> = { "vps.faults.test.ts": "libvirtd" };
 export const SKIP_VARIABLE = "OSLO_MESH_SKIP_DAEMON_TESTS";
 
 /** The daemon a test file drives, from its name; undefined for every other test. */
 export function daemonOf(file: string | undefined): string | undefined {
-    const m = file ? DAEMON_FILE.exec(path.basename(file)) : null;
-    return m ? DAEMON_NAMES[m[1]] : undefined;
+    if (!file) return undefined;
+    const name = path.basename(file).replace(/\.js$/, ".ts");
+    const m = DAEMON_FILE.exec(name);
+    return m ? DAEMON_NAMES[m[1]] : DAEMON_FILES[name];
 }
 
 function skipRequested(): boolean {

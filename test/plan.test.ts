@@ -6,11 +6,12 @@ import * as os from "os";
 import * as path from "path";
 import * as jsyaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
-import { MANIFEST } from "../plan/artifacts";
+import { MANIFEST, prepareOutDir } from "../plan/artifacts";
 import { parseArgs } from "../plan/args";
 import { startMockRuntime } from "../plan/mocks";
+import { readStackFile } from "../plan/stackFile";
 import { checkExampleKey, EXAMPLE_KEY_MATERIAL } from "../stacks/exampleKey";
-import { compiledDir, PROJECT_DIR, planInBackground, runInBackground, runPlanCli, sharedPlan, stackFileConfig, writeStackFile } from "./harness";
+import { compiledDir, PROJECT_DIR, planInBackground, problemsOf, runInBackground, runPlanCli, sharedPlan, stackFileConfig, writeStackFile } from "./harness";
 
 const STACKS = ["dev", "staging", "prod"];
 const SECRET_KEY_MATERIAL = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ-plan-test-secret\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -127,11 +128,13 @@ describe("plan: npm run plan", function () {
         const config = stackFileConfig("staging");
         const key = (config["oslo-mesh:ssh"] as Record<string, string>).publicKey;
         delete config["oslo-mesh:ssh"];
-        const r = runPlanCli(["--stack", "staging", "--config-file", writeStackFile({ ...config, "oslo-mesh:ssh.publicKey": key })]);
-        assert.strictEqual(r.status, 1);
-        assert.strictEqual(r.stdout, "");
-        assert.deepStrictEqual(r.stderr.trim().split("\n"), [
+        assert.deepStrictEqual(problemsOf("staging", { ...config, "oslo-mesh:ssh.publicKey": key }), [
             `oslo-mesh:ssh.publicKey: set as one flat key named "ssh.publicKey"; set it with --path: pulumi config rm 'oslo-mesh:ssh.publicKey' && pulumi config set --path 'oslo-mesh:ssh.publicKey' ...`,
+        ]);
+        // Deeper, and with a value that is wrong where it belongs: both are said, at the same path.
+        assert.deepStrictEqual(problemsOf("staging", { ...stackFileConfig("staging"), "oslo-mesh:mesh.mtls.mode": "STRIKT" }), [
+            `oslo-mesh:mesh.mtls.mode: set as one flat key named "mesh.mtls.mode"; set it with --path: pulumi config rm 'oslo-mesh:mesh.mtls.mode' && pulumi config set --path 'oslo-mesh:mesh.mtls.mode' ...`,
+            'oslo-mesh:mesh.mtls.mode: expected one of "STRICT", "PERMISSIVE", "DISABLE", got "STRIKT"',
         ]);
     });
 
@@ -139,10 +142,10 @@ describe("plan: npm run plan", function () {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-yaml-"));
         const file = path.join(dir, "Pulumi.broken.yaml");
         fs.writeFileSync(file, "config:\n  oslo-mesh:istio:\n    injectNamespaces: [bookinfo\n  oslo-mesh:mesh: {}\n");
-        const r = runPlanCli(["--stack", "staging", "--config-file", file]);
-        assert.strictEqual(r.status, 1);
-        assert.strictEqual(r.stdout, "");
-        assert.match(r.stderr, /^Pulumi\.broken\.yaml: not valid YAML at line 4, column \d+: /m);
+        assert.throws(() => readStackFile(file), (e: Error & { lines?: string[] }) => {
+            assert.match(e.lines?.[0] ?? "", /^Pulumi\.broken\.yaml: not valid YAML at line 4, column \d+: /);
+            return true;
+        });
     });
 
     it("lists every problem of a broken stack on stderr, one per line", () => {
@@ -163,15 +166,20 @@ describe("plan: npm run plan", function () {
         fs.writeFileSync(path.join(foreign, "notes.txt"), "mine\n");
         const r = runPlanCli(["--stack", "prod", "--out", foreign]);
         assert.strictEqual(r.status, 1);
+        assert.strictEqual(r.stdout, "");
         assert.match(r.stderr, /--out .*: is not empty and holds no plan; give a new or empty directory, or the directory of an earlier plan of stack prod/);
         assert.deepStrictEqual(fs.readdirSync(foreign), ["notes.txt"]);
 
         const other = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-out-"));
         fs.writeFileSync(path.join(other, MANIFEST), JSON.stringify({ stack: "staging", files: [] }));
-        const s = runPlanCli(["--stack", "prod", "--out", other]);
-        assert.strictEqual(s.status, 1);
-        assert.match(s.stderr, /holds the plan of stack staging/);
+        assert.throws(() => prepareOutDir(other, "prod"), /holds the plan of stack staging/);
+        const mixed = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-out-"));
+        fs.writeFileSync(path.join(mixed, MANIFEST), JSON.stringify({ stack: "prod", files: ["plan.json"] }));
+        fs.writeFileSync(path.join(mixed, "plan.json"), "{}");
+        fs.writeFileSync(path.join(mixed, "notes.txt"), "mine\n");
+        assert.throws(() => prepareOutDir(mixed, "prod"), /holds files that are not part of the earlier plan \(notes\.txt\)/);
         assert.deepStrictEqual(fs.readdirSync(other), [MANIFEST]);
+        assert.deepStrictEqual(fs.readdirSync(mixed).sort(), [MANIFEST, "notes.txt", "plan.json"]);
     });
 
     it("--out replaces an earlier plan of the same stack, and keeps secret config values out of the plan and the artifacts", () => {

@@ -4,11 +4,18 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { renderScript } from "../components/shared/script";
 import { CliResult, PROJECT_DIR, runInBackground, sharedPlan } from "./harness";
 import { requireOrSkip, run } from "./libvirt";
 
 const STACKS = ["dev", "staging", "prod"];
 const NO_SHELLCHECK = run("sh", ["-c", "command -v shellcheck"]).status === 0 ? undefined : "shellcheck is not installed (apt-get install shellcheck)";
+
+function writeTemp(text: string): string {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-shape-")), "s.sh");
+    fs.writeFileSync(file, text);
+    return file;
+}
 
 /** The bash script inside a command's heredoc wrapper (see components/shared/script.ts). */
 function innerScript(command: string): string | undefined {
@@ -24,15 +31,25 @@ interface Checked {
 }
 
 /**
- * Every command of every stack, each distinct text checked once (a command's `create` and
- * `update` are the same script, and many nodes share theirs): the wrappers as sh, the scripts
- * inside as bash, in background processes beside the other tests.
+ * The script with every parameter's value left out: scripts that differ only in the values of
+ * their `readonly NAME=...` lines read the same to shellcheck, since components/shared/script.ts
+ * puts each value in single quotes (test/config.render.test.ts reads them back with bash), and
+ * marks a `$` inside one for shellcheck with a line of its own, which stays in the key.
+ */
+export function scriptShape(text: string): string {
+    return text.replace(/^(readonly [A-Z][A-Z0-9_]*=)('(?:[^']|'\\'')*'|\((?:[^)']|'(?:[^']|'\\'')*')*\))$/gm, "$1…");
+}
+
+/**
+ * Every command of every stack, each distinct shape checked once, on the first command that has
+ * it (a command's `create` and `update` are the same script, and nodes of a role share theirs):
+ * the wrappers as sh, the scripts inside as bash, in background processes beside the other tests.
  */
 async function checkAll(): Promise<Checked> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-shellcheck-"));
     const written = new Map<string, string>();
     const save = (kind: string, stack: string, name: string, text: string) => {
-        const key = `${kind}:${crypto.createHash("sha256").update(text).digest("hex")}`;
+        const key = `${kind}:${crypto.createHash("sha256").update(scriptShape(text)).digest("hex")}`;
         if (!written.has(key)) {
             const file = path.join(dir, kind, stack, name);
             fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -79,6 +96,18 @@ describe("scripts: shellcheck on everything the plan ships", function () {
     before(() => {
         if (!NO_SHELLCHECK) checked = checkAll();
         checked?.catch(() => undefined);
+    });
+
+    it("scripts that differ only in their parameters' values have one shape; anything else tells them apart", () => {
+        const script = (params: Record<string, string | string[]>, body = "echo hi") =>
+            renderScript(writeTemp("#!/usr/bin/env bash\nset -euo pipefail\n" + body + "\n"), params);
+        const a = script({ NODE_NAME: "prod-worker-1", USER_DATA: "#cloud-config\nhostname: it's\n", SUMS: ["a", "b"] });
+        const b = script({ NODE_NAME: "prod-worker-2", USER_DATA: "#cloud-config\nhostname: other\nmore: lines\n", SUMS: ["c", "d", "e"] });
+        assert.notStrictEqual(a, b);
+        assert.strictEqual(scriptShape(a), scriptShape(b));
+        assert.notStrictEqual(scriptShape(a), scriptShape(script({ NODE_NAME: "x", USER_DATA: "y", SUMS: [] }, "echo $HOME")));
+        // A value with a `$` gets shellcheck's disable line, so it is a shape of its own.
+        assert.notStrictEqual(scriptShape(a), scriptShape(script({ NODE_NAME: "$x", USER_DATA: "y", SUMS: ["a"] })));
     });
 
     it("CI's own script and the tests' fake commands are shellcheck-clean too", function () {
