@@ -12,7 +12,8 @@ import { Plan, SECRET_DIGEST_KEY_ENV } from "./run";
 const CACHE_DIR = path.join(PROJECT_DIR, "node_modules", ".cache", "oslo-mesh", "revisions");
 const DONE = ".oslo-mesh-transpiled";
 
-export function planAtRevision(ref: string, stack: string, digestKey: string): Plan {
+/** The directory of GIT-REF's tree with its TypeScript transpiled beside it (made once per commit). */
+export function transpiledRevision(ref: string): string {
     const git = (args: string[], opts: { input?: Buffer } = {}) => spawnSync("git", args, { cwd: PROJECT_DIR, maxBuffer: 512 * 1024 * 1024, ...opts });
     const rev = git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
     if (rev.status !== 0) throw new Error(`--diff: ${ref} is not a commit of this repository`);
@@ -43,6 +44,11 @@ export function planAtRevision(ref: string, stack: string, digestKey: string): P
     const now = new Date();
     fs.utimesSync(dir, now, now);
     prune(8);
+    return dir;
+}
+
+export function planAtRevision(ref: string, stack: string, digestKey: string): Plan {
+    const dir = transpiledRevision(ref);
     if (!fs.existsSync(path.join(dir, `Pulumi.${stack}.yaml`))) return { stack, resources: [], outputs: {}, diagnostics: [] };
     const r = spawnSync(process.execPath, ["--stack-trace-limit=0", path.join(dir, "plan", "cli.js"), "--stack", stack, "--json"], {
         cwd: dir,
@@ -64,7 +70,10 @@ function transpileTree(root: string): void {
     const walk = (dir: string): void => {
         for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
             const p = path.join(dir, e.name);
-            if (e.isDirectory()) walk(p);
+            // The tests are never part of a plan.
+            if (e.isDirectory()) {
+                if (p !== path.join(root, "test")) walk(p);
+            }
             else if (e.name.endsWith(".ts") && !e.name.endsWith(".d.ts")) {
                 const out = ts.transpileModule(fs.readFileSync(p, "utf8"), { compilerOptions, fileName: p, reportDiagnostics: false });
                 fs.writeFileSync(p.replace(/\.ts$/, ".js"), out.outputText);

@@ -1,13 +1,11 @@
 // `npm run plan -- --diff <git-ref>`: the readable diff of two plans, on fixed plans and against git.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { parseOlderPlan } from "../plan/baseline";
 import { coveredBy, diffPlans, renderDiff } from "../plan/diff";
 import { Plan, PlanResource } from "../plan/run";
-import { CliResult, PROJECT_DIR, planInBackground, runPlanCli, stackFileConfig, writeStackFile } from "./harness";
+import { CliResult, planInBackground, runPlanCli, stackFileConfig, workingTreeCommit, writeStackFile } from "./harness";
 
 const fixture = (name: string) => parseOlderPlan(fs.readFileSync(path.join(__dirname, "fixtures", name), "utf8"), "prod");
 
@@ -26,22 +24,6 @@ const resource = (name: string, type: string, inputs: Record<string, unknown>, o
 const plan = (...resources: PlanResource[]): Plan => ({ stack: "dev", resources, outputs: {}, diagnostics: [] });
 const script = (version: string, sums: string) =>
     `f=$(mktemp) && cat >"$f" <<'OSLO_MESH_SCRIPT'\n#!/usr/bin/env bash\nset -euo pipefail\nreadonly ARTIFACT_SUMS=(${sums})\nreadonly K8S_VERSION='${version}'\nkubeadm init\nOSLO_MESH_SCRIPT\n`;
-
-/**
- * A commit of the working tree as it is (tracked and untracked files, .gitignore respected),
- * made with a throwaway index: HEAD itself on a clean checkout. Nothing in the repository moves.
- */
-function workingTreeCommit(): string {
-    const index = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-index-")), "index");
-    const env = { ...process.env, GIT_INDEX_FILE: index, GIT_AUTHOR_NAME: "oslo-mesh test", GIT_AUTHOR_EMAIL: "test@oslo-mesh.invalid", GIT_COMMITTER_NAME: "oslo-mesh test", GIT_COMMITTER_EMAIL: "test@oslo-mesh.invalid" };
-    const git = (args: string[]) => {
-        const r = spawnSync("git", args, { cwd: PROJECT_DIR, env, encoding: "utf8" });
-        if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
-        return r.stdout.trim();
-    };
-    git(["add", "-A", "."]);
-    return git(["commit-tree", git(["write-tree"]), "-p", "HEAD", "-m", "oslo-mesh test: the working tree"]);
-}
 
 // Started while mocha loads the other files; each diff evaluates two plans.
 const snapshot = workingTreeCommit();

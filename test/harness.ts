@@ -161,3 +161,23 @@ export function valueOf<T>(o: pulumi.Output<T> | T): Promise<T> {
 export async function isSecret(o: unknown): Promise<boolean> {
     return pulumi.Output.isInstance(o) ? pulumi.isSecret(o as pulumi.Output<unknown>) : false;
 }
+
+let snapshot: string | undefined;
+/**
+ * A commit of the working tree as it is (tracked and untracked files, .gitignore respected),
+ * made with a throwaway index: HEAD itself on a clean checkout. Nothing in the repository moves.
+ */
+export function workingTreeCommit(): string {
+    if (snapshot) return snapshot;
+    const index = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-index-")), "index");
+    const who = { NAME: "oslo-mesh test", EMAIL: "test@oslo-mesh.invalid" };
+    const env = { ...process.env, GIT_INDEX_FILE: index, GIT_AUTHOR_NAME: who.NAME, GIT_AUTHOR_EMAIL: who.EMAIL, GIT_COMMITTER_NAME: who.NAME, GIT_COMMITTER_EMAIL: who.EMAIL };
+    const git = (args: string[]) => {
+        const r = spawnSync("git", args, { cwd: PROJECT_DIR, env, encoding: "utf8" });
+        if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
+        return r.stdout.trim();
+    };
+    git(["add", "-A", "."]);
+    snapshot = git(["commit-tree", git(["write-tree"]), "-p", "HEAD", "-m", "oslo-mesh test: the working tree"]);
+    return snapshot;
+}
