@@ -78,6 +78,8 @@ function replacementReasons(r: PlanResource, fields: FieldChange[]): string[] {
         if (r.type.startsWith("command:") && coveredBy("triggers", inInputs)) reasons.add("triggers");
         for (const p of r.replaceOnChanges ?? []) if (coveredBy(p, inInputs)) reasons.add(p);
     }
+    // replaceOnChanges: ["triggers[*]"] on a command says what `triggers` says already.
+    if (reasons.has("triggers")) for (const p of [...reasons]) if (p !== "triggers" && coveredBy("triggers", p)) reasons.delete(p);
     return [...reasons];
 }
 

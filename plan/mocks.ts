@@ -1,6 +1,7 @@
 // The one mock runtime that the offline plan, the benchmark and the tests share.
 // It runs the real program against Pulumi's mock monitor and records every
 // registration: type, name, parent, dependencies and inputs (secrets kept marked).
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as jsyaml from "js-yaml";
 
@@ -165,7 +166,7 @@ function previewRegister(monitor: MockMonitorInternals): MockMonitorInternals["r
     const structproto = require("google-protobuf/google/protobuf/struct_pb") as { Struct: new () => unknown };
     return async (req, cb) => {
         const urn = monitor.newUrn(req.getParent(), req.getType(), req.getName());
-        const id = req.getCustom() ? `${req.getName()}-id` : "";
+        const id = req.getCustom() ? previewId(req) : "";
         monitor.resources.set(urn, { urn, id: id || null, state: {} });
         const resp = new resproto.RegisterResourceResponse();
         resp.setUrn(urn);
@@ -173,6 +174,31 @@ function previewRegister(monitor: MockMonitorInternals): MockMonitorInternals["r
         resp.setObject(req.getObject() ?? new structproto.Struct());
         cb(null, resp);
     };
+}
+
+/**
+ * The ID a resource gets in the plan. The engine gives a replaced resource a new ID, so that
+ * whatever reads its ID changes with it; an update in place keeps the ID. The plan's ID is
+ * therefore made from exactly what replaces the resource: a command's `triggers` and the inputs
+ * named in `replaceOnChanges`, so that a plan diff shows what a replacement carries along.
+ */
+function previewId(req: RegisterRequest): string {
+    const replacedBy = [...(req.getType().startsWith("command:") ? ["triggers"] : []), ...req.getReplaceonchangesList()];
+    if (replacedBy.length === 0) return `${req.getName()}-id`;
+    const inputs = (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
+    const picked = replacedBy.map((p) => [p, valuesAt(inputs, p.split(/\.|\[|\]\.?/).filter(Boolean))]);
+    if (picked.every(([, v]) => (v as unknown[]).length === 0)) return `${req.getName()}-id`;
+    return `${req.getName()}-${crypto.createHash("sha256").update(JSON.stringify(picked)).digest("hex").slice(0, 12)}`;
+}
+
+/** The values at a property path, `*` standing for every key or index. */
+function valuesAt(value: unknown, path: string[]): unknown[] {
+    if (path.length === 0) return value === undefined ? [] : [value];
+    if (typeof value !== "object" || value === null) return [];
+    const [head, ...rest] = path;
+    const o = value as Record<string, unknown>;
+    const keys = head === "*" ? Object.keys(o).sort() : [head];
+    return keys.flatMap((k) => valuesAt(o[k], rest));
 }
 
 interface RegisterResponse {

@@ -29,6 +29,8 @@ const script = (version: string, sums: string) =>
 const snapshot = workingTreeCommit();
 const stagingChange = stackFileConfig("staging");
 (stagingChange["oslo-mesh:canaries"] as Array<Record<string, unknown>>)[0].weights = { v1: 80, v2: 20 };
+// What a VM is made from changes: the contract with the VPS component is that this replaces it.
+(stagingChange["oslo-mesh:nodes"] as Array<Record<string, unknown>>)[1].memoryMiB = 12288;
 const diffs: Record<string, Promise<CliResult>> = {
     dev: planInBackground(["--stack", "dev", "--diff", snapshot]),
     prod: planInBackground(["--stack=prod", `--diff=${snapshot}`]),
@@ -128,21 +130,18 @@ describe("plan diff", () => {
         });
     }
 
-    it("staging: --diff shows exactly the config change, on the resource it changes", async function () {
+    it("staging: --diff shows exactly the config changes: a weight in place, a VM's size as a replacement", async function () {
         this.timeout(180000);
         const r = await diffs.staging;
         assert.strictEqual(r.status, 0, r.stderr);
-        assert.strictEqual(
-            r.stdout,
-            [
-                `Plan diff for stack staging: ${snapshot} → working tree`,
-                "~ kubernetes:networking.istio.io/v1alpha3:VirtualService  canary-bookinfo-reviews-virtualservice",
-                "      inputs.spec.http[1].route[0].weight: 90 → 80",
-                "      inputs.spec.http[1].route[1].weight: 10 → 20",
-                "0 to add, 1 to change, 0 to replace, 0 to remove",
-                "",
-            ].join("\n"),
-        );
+        const lines = r.stdout.split("\n");
+        const vs = lines.indexOf("~ kubernetes:networking.istio.io/v1alpha3:VirtualService  canary-bookinfo-reviews-virtualservice");
+        assert.ok(vs > 0, r.stdout);
+        assert.deepStrictEqual(lines.slice(vs + 1, vs + 3), ["      inputs.spec.http[1].route[0].weight: 90 → 80", "      inputs.spec.http[1].route[1].weight: 10 → 20"]);
+        assert.ok(lines.includes("+- command:remote:Command  stg-worker-1-vm  (replaced: triggers changed; the old one is deleted first)"), r.stdout);
+        assert.ok(lines.some((l) => /^ {8}\+ readonly MEMORY_MIB='12288'$/.test(l)), r.stdout);
+        assert.strictEqual(lines.filter((l) => /^(\+|-|~|\+-) /.test(l)).length, 2, "nothing else changes");
+        assert.strictEqual(lines[lines.length - 2], "0 to add, 1 to change, 1 to replace, 0 to remove");
     });
 
     it("refuses a revision that does not exist", () => {

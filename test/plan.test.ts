@@ -5,14 +5,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as jsyaml from "js-yaml";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { MANIFEST, prepareOutDir } from "../plan/artifacts";
 import { transpiledRevision } from "../plan/baseline";
 import { parseArgs } from "../plan/args";
-import { startMockRuntime } from "../plan/mocks";
+import { settled, startMockRuntime } from "../plan/mocks";
 import { readStackFile } from "../plan/stackFile";
 import { checkExampleKey, EXAMPLE_KEY_MATERIAL } from "../stacks/exampleKey";
-import { compiledDir, PROJECT_DIR, planInBackground, problemsOf, runInBackground, runPlanCli, sharedPlan, stackFileConfig, workingTreeCommit, writeStackFile } from "./harness";
+import { compiledDir, PROJECT_DIR, planInBackground, problemsOf, runInBackground, runPlanCli, sharedPlan, stackFileConfig, valueOf, workingTreeCommit, writeStackFile } from "./harness";
 
 const STACKS = ["dev", "staging", "prod"];
 const SECRET_KEY_MATERIAL = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ-plan-test-secret\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -219,7 +220,7 @@ describe("plan: npm run plan", function () {
     });
 });
 
-describe("plan: logs and the example key", () => {
+describe("plan: the mock runtime and the example key", () => {
     it("under the mock runtime, what the program logs through pulumi.log is recorded, never printed", async () => {
         const recorder = await startMockRuntime({ stack: "dev", preview: true });
         const printed: string[] = [];
@@ -236,6 +237,20 @@ describe("plan: logs and the example key", () => {
             { severity: "info", message: "[Can't preview] all chart values must be known ahead of time" },
             { severity: "warning", message: "the workers cannot carry the mesh" },
         ]);
+    });
+
+    it("in a preview a command's ID follows what replaces it (its triggers), not what updates it in place", async () => {
+        const idOf = async (create: string, trigger: string) => {
+            await startMockRuntime({ stack: "dev", preview: true });
+            const vm = new command.local.Command("x-vm", { create, triggers: [trigger] });
+            const id = await valueOf(vm.id);
+            await settled();
+            return id;
+        };
+        const first = await idOf("create v1", "size 2");
+        assert.match(first, /^x-vm-[0-9a-f]{12}$/);
+        assert.strictEqual(await idOf("create v2", "size 2"), first, "a changed script is an update: same ID");
+        assert.notStrictEqual(await idOf("create v1", "size 4"), first, "a changed trigger is a replacement: a new ID");
     });
 
     it("the committed example key: a warning in a preview, refused by pulumi up unless the stack says it is the team's", async () => {
