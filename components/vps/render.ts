@@ -4,7 +4,7 @@ import * as path from "path";
 import * as jsyaml from "js-yaml";
 import { StackConfig } from "../../stacks/schema";
 import { prefixLength } from "../shared/net";
-import { renderScript } from "../shared/script";
+import { renderScript, shellQuote } from "../shared/script";
 
 export type NodeConfig = StackConfig["nodes"][number];
 export type HypervisorConfig = StackConfig["vps"]["hypervisors"][number];
@@ -25,8 +25,20 @@ export interface CloudInit {
 }
 
 /** The NoCloud seed: hostname, the admin user and key, cgroup v1 kernel arguments, and the network. */
+const GRUB_DROPIN = "/etc/default/grub.d/90-oslo-mesh.cfg";
+const CGROUP_V1_REBOOTED = "/var/lib/oslo-mesh/cgroup-v1-reboot";
+
+function cgroupV1Bootcmd(grubLine: string): string {
+    return [
+        `if [ -f /sys/fs/cgroup/cgroup.controllers ] && [ ! -e ${CGROUP_V1_REBOOTED} ]; then`,
+        `mkdir -p /etc/default/grub.d /var/lib/oslo-mesh && printf '%s\\n' ${shellQuote(grubLine)} >${GRUB_DROPIN} && update-grub && touch ${CGROUP_V1_REBOOTED} && reboot;`,
+        "fi",
+    ].join(" ");
+}
+
 export function renderCloudInit(input: CloudInitInput): CloudInit {
     const args = input.kernelArgs.join(" ");
+    const grubLine = `GRUB_CMDLINE_LINUX_DEFAULT="\${GRUB_CMDLINE_LINUX_DEFAULT} ${args}"`;
     const userData = {
         hostname: input.node.name,
         manage_etc_hosts: true,
@@ -42,18 +54,13 @@ export function renderCloudInit(input: CloudInitInput): CloudInit {
         disable_root: true,
         ssh_pwauth: false,
         growpart: { mode: "auto", devices: ["/"] },
-        write_files: args
-            ? [
-                  {
-                      path: "/etc/default/grub.d/90-oslo-mesh.cfg",
-                      permissions: "0644",
-                      content: `GRUB_CMDLINE_LINUX_DEFAULT="\${GRUB_CMDLINE_LINUX_DEFAULT} ${args}"\n`,
-                  },
-              ]
-            : [],
+        // The kubelet of Kubernetes 1.15 needs cgroup v1. An image that came up with v2 reboots into
+        // it from bootcmd, which cloud-init runs before it creates the users or sets up SSH: nothing
+        // can log in before the reboot, so it never cuts node preparation short (a power_state
+        // reboot fires after `cloud-init status --wait` has returned). Once per instance.
+        bootcmd: args ? [["sh", "-c", cgroupV1Bootcmd(grubLine)]] : [],
+        write_files: args ? [{ path: GRUB_DROPIN, permissions: "0644", content: `${grubLine}\n` }] : [],
         runcmd: args ? [["update-grub"]] : [],
-        // The kubelet of Kubernetes 1.15 needs cgroup v1: reboot into it if the image came up with v2.
-        power_state: args ? { mode: "reboot", condition: "test -f /sys/fs/cgroup/cgroup.controllers", message: "rebooting into cgroup v1" } : undefined,
     };
     const ethernet = input.hypervisor.bridge
         ? {
