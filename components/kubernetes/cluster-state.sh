@@ -17,12 +17,20 @@ node_annotated_by_kubeadm() { [ -n "$(kube get node "$1" -o jsonpath='{.metadata
 # mark-control-plane is the last phase of a control plane's init or join.
 node_is_control_plane() { grep -qx "node/$1" <<<"$(kube get nodes -l node-role.kubernetes.io/master -o name 2>/dev/null)"; }
 
-# etcdctl inside the etcd pod of control plane $1, run as kubeadm 1.15 runs its own liveness probe
-# there (cmd/kubeadm/app/util/staticpod/utils.go EtcdProbe). etcd 3.3 needs ETCDCTL_API=3.
+# etcdctl_at NODE ENDPOINT ARGS...: etcdctl inside the etcd pod of control plane NODE, run as
+# kubeadm 1.15 runs its own liveness probe there (cmd/kubeadm/app/util/staticpod/utils.go
+# EtcdProbe), against ENDPOINT. etcd 3.3 needs ETCDCTL_API=3.
+etcdctl_at() {
+  local node=$1 endpoint=$2
+  shift 2
+  kube -n kube-system exec "etcd-${node}" -- /bin/sh -ec "ETCDCTL_API=3 etcdctl --endpoints=${endpoint} --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key $*"
+}
+
+# etcdctl_on NODE ARGS...: against that node's own member.
 etcdctl_on() {
   local node=$1
   shift
-  kube -n kube-system exec "etcd-${node}" -- /bin/sh -ec "ETCDCTL_API=3 etcdctl --endpoints=https://[127.0.0.1]:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key $*"
+  etcdctl_at "${node}" "https://[127.0.0.1]:2379" "$@"
 }
 
 # etcd_member VIA NAME PEER_URL: the `member list` row ("ID, status, name, peer URLs, client URLs"
@@ -38,7 +46,7 @@ etcd_member_healthy() {
   row=$(etcd_member "$@" 2>/dev/null) || return 1
   [ "$(awk -F', ' '{ print $2 }' <<<"${row}")" = started ] || return 1
   client=$(awk -F', ' '{ split($5, urls, ","); print urls[1] }' <<<"${row}")
-  etcdctl_on "$1" "--endpoints=${client}" endpoint health >/dev/null 2>&1
+  etcdctl_at "$1" "${client}" endpoint health >/dev/null 2>&1
 }
 
 # etcd_remove_member VIA ID: etcd refuses a reconfiguration for a few seconds after a member

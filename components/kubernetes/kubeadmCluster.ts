@@ -147,18 +147,14 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             return converge(`${node.nodeName}-registered`, first, lifecycle("wait"), { delete: onFirst(lifecycle("drain")) }, [joined, cni]);
         };
         // Control planes one at a time: concurrent control-plane joins fail on 1.15.0.
-        const registered: pulumi.Resource[] = [];
         let previous: pulumi.Resource[] = [];
-        for (const cp of controlPlanes.slice(1)) {
-            previous = [join(cp, true, previous)];
-            registered.push(...previous);
-        }
-        for (const w of workers) registered.push(join(w, false, []));
+        for (const cp of controlPlanes.slice(1)) previous = [join(cp, true, previous)];
+        const workersReady = workers.map((w) => join(w, false, []));
 
-        // 4. The kubeconfig, once the pod network is up and every node is Ready: so Istio and the
-        // mesh, which use it, are deleted before any node is drained on `pulumi destroy`.
-        // Its output never reaches a log.
-        const kubeconfigCmd = converge(`${name}-kubeconfig`, first, renderKubeconfigScript(), { logging: "none" }, [cni, ...registered], { additionalSecretOutputs: ["stdout"] });
+        // 4. The kubeconfig, once the pod network is up and every worker is Ready: so Istio and the
+        // mesh, which use it and run on the workers (control planes are tainted), are deleted before
+        // any worker is drained on `pulumi destroy`. Its output never reaches a log.
+        const kubeconfigCmd = converge(`${name}-kubeconfig`, first, renderKubeconfigScript(), { logging: "none" }, [cni, ...workersReady], { additionalSecretOutputs: ["stdout"] });
         this.kubeconfig = pulumi.secret(kubeconfigCmd.stdout);
         this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: this.kubeconfig, enableServerSideApply: false }, { parent: this });
         this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig });

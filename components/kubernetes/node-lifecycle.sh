@@ -21,19 +21,19 @@ say() { echo "[node ${NODE_NAME}] $*"; }
 
 admit() {
   read_stdin_secrets
-  admit_config=$(mktemp)
-  trap 'rm -f "${admit_config}"' EXIT
-  write_secret_config "${ADMIT_CONFIG}" "${admit_config}"
+  config_file=$(mktemp)
+  trap 'rm -f "${config_file}"' EXIT
+  write_secret_config "${ADMIT_CONFIG}" "${config_file}"
   # `kubeadm token list` prints each token whole (id.secret) in its first column, under a header
   # (cmd/kubeadm/app/cmd/token.go); `token create` fails for an id that exists. Compare ids only:
   # the listing stays in this pipe.
   local ids
   ids=$(kubeadm token list --kubeconfig "${kubeconfig}" | awk 'NR > 1 { split($1, t, "."); print t[1] }')
   if ! grep -qx "${token%%.*}" <<<"${ids}"; then
-    kubeadm token create --config "${admit_config}" --kubeconfig "${kubeconfig}" >/dev/null
+    kubeadm token create --config "${config_file}" --kubeconfig "${kubeconfig}" >/dev/null
   fi
   if [ "${CONTROL_PLANE}" = true ]; then
-    kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print --config "${admit_config}" >/dev/null 2>&1
+    kubeadm init phase upload-certs --upload-certs --skip-certificate-key-print --config "${config_file}" >/dev/null 2>&1
   fi
   say "admitted"
 }
@@ -96,7 +96,10 @@ forget() {
   say "deleted from the cluster"
   [ "${CONTROL_PLANE}" = true ] || return 0
   local row
-  row=$(etcd_member "${FIRST_CONTROL_PLANE}" "${NODE_NAME}" "https://${NODE_IP}:2380")
+  if ! row=$(etcd_member "${FIRST_CONTROL_PLANE}" "${NODE_NAME}" "https://${NODE_IP}:2380"); then
+    echo "could not read etcd's member list through ${FIRST_CONTROL_PLANE} to check that ${NODE_NAME}'s member is gone" >&2
+    exit 1
+  fi
   if [ -n "${row}" ]; then
     say "still in etcd's member list (${row}): kubeadm reset did not remove it; removing it"
     etcd_remove_member "${FIRST_CONTROL_PLANE}" "${row%%,*}"
