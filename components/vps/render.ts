@@ -4,6 +4,7 @@ import * as path from "path";
 import * as jsyaml from "js-yaml";
 import { StackConfig } from "../../stacks/schema";
 import { prefixLength } from "../shared/net";
+import { KERNEL_ARG } from "../../stacks/grammar";
 import { renderScript, shellQuote } from "../shared/script";
 
 export type NodeConfig = StackConfig["nodes"][number];
@@ -24,21 +25,38 @@ export interface CloudInit {
     readonly networkConfig: string;
 }
 
-/** The NoCloud seed: hostname, the admin user and key, cgroup v1 kernel arguments, and the network. */
-const GRUB_DROPIN = "/etc/default/grub.d/90-oslo-mesh.cfg";
+/** Where cloud-init writes the kernel arguments; update-grub (grub-mkconfig, /bin/sh) sources it as root. */
+export const GRUB_FRAGMENT_PATH = "/etc/default/grub.d/90-oslo-mesh.cfg";
+
+/**
+ * The grub defaults fragment that appends the kernel arguments: one line per argument, each a
+ * single shell-quoted word, in POSIX sh (grub-mkconfig sources /etc/default/grub.d/*.cfg with
+ * /bin/sh). Safe by construction whatever a token holds; the tokens are restricted as well
+ * (KERNEL_ARG), because GRUB's own script parser reads the result again in grub.cfg at boot.
+ */
+export function grubCmdlineFragment(kernelArgs: ReadonlyArray<string>): string {
+    const lines = kernelArgs.map((a) => `GRUB_CMDLINE_LINUX_DEFAULT="\${GRUB_CMDLINE_LINUX_DEFAULT}"${shellQuote(` ${a}`)}`);
+    return ["# oslo-mesh: vps.image.kernelArgs", ...lines, ""].join("\n");
+}
+
 const CGROUP_V1_REBOOTED = "/var/lib/oslo-mesh/cgroup-v1-reboot";
 
-function cgroupV1Bootcmd(grubLine: string): string {
+/** A cgroup v2 boot writes the grub fragment, updates grub and reboots, once; a cgroup v1 boot does nothing. */
+function cgroupV1Bootcmd(fragment: string): string {
     return [
         `if [ -f /sys/fs/cgroup/cgroup.controllers ] && [ ! -e ${CGROUP_V1_REBOOTED} ]; then`,
-        `mkdir -p /etc/default/grub.d /var/lib/oslo-mesh && printf '%s\\n' ${shellQuote(grubLine)} >${GRUB_DROPIN} && update-grub && touch ${CGROUP_V1_REBOOTED} && reboot;`,
+        `mkdir -p /etc/default/grub.d /var/lib/oslo-mesh && printf '%s' ${shellQuote(fragment)} >${GRUB_FRAGMENT_PATH} && update-grub && touch ${CGROUP_V1_REBOOTED} && reboot;`,
         "fi",
     ].join(" ");
 }
 
+/** The NoCloud seed: hostname, the admin user and key, cgroup v1 kernel arguments, and the network. */
 export function renderCloudInit(input: CloudInitInput): CloudInit {
-    const args = input.kernelArgs.join(" ");
-    const grubLine = `GRUB_CMDLINE_LINUX_DEFAULT="\${GRUB_CMDLINE_LINUX_DEFAULT} ${args}"`;
+    // The config was validated; these are the last line of defence for what runs as root on the VM.
+    for (const a of input.kernelArgs) if (!KERNEL_ARG.test(a)) throw new Error(`node ${input.node.name}: refusing kernel argument ${JSON.stringify(a.slice(0, 40))} (not one kernel argument token)`);
+    const key = input.sshPublicKey.trim();
+    if (/[\u0000-\u001f\u007f]/.test(key)) throw new Error(`node ${input.node.name}: the SSH public key must be exactly one line`);
+    const args = input.kernelArgs.length > 0;
     const userData = {
         hostname: input.node.name,
         manage_etc_hosts: true,
@@ -48,7 +66,7 @@ export function renderCloudInit(input: CloudInitInput): CloudInit {
                 sudo: "ALL=(ALL) NOPASSWD:ALL",
                 shell: "/bin/bash",
                 lock_passwd: true,
-                ssh_authorized_keys: [input.sshPublicKey.trim()],
+                ssh_authorized_keys: [key],
             },
         ],
         disable_root: true,
@@ -58,8 +76,16 @@ export function renderCloudInit(input: CloudInitInput): CloudInit {
         // it from bootcmd, which cloud-init runs before it creates the users or sets up SSH: nothing
         // can log in before the reboot, so it never cuts node preparation short (a power_state
         // reboot fires after `cloud-init status --wait` has returned). Once per instance.
-        bootcmd: args ? [["sh", "-c", cgroupV1Bootcmd(grubLine)]] : [],
-        write_files: args ? [{ path: GRUB_DROPIN, permissions: "0644", content: `${grubLine}\n` }] : [],
+        bootcmd: args ? [["sh", "-c", cgroupV1Bootcmd(grubCmdlineFragment(input.kernelArgs))]] : [],
+        write_files: args
+            ? [
+                  {
+                      path: GRUB_FRAGMENT_PATH,
+                      permissions: "0644",
+                      content: grubCmdlineFragment(input.kernelArgs),
+                  },
+              ]
+            : [],
         runcmd: args ? [["update-grub"]] : [],
     };
     const ethernet = input.hypervisor.bridge
