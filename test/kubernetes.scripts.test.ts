@@ -10,7 +10,7 @@ import * as path from "path";
 import * as jsyaml from "js-yaml";
 import { KubernetesConfig, renderCniScript, renderFirewallScript, renderPrepareScript } from "../components/kubernetes/render";
 import { bashCommand } from "../components/shared/script";
-import { renderCloudInit } from "../components/vps/render";
+import { grubCmdlineFragment, renderCloudInit } from "../components/vps/render";
 import { parsedConfig, stackFileConfig, TEST_PUBLIC_KEY } from "./harness";
 import { Sandbox, buildMirror, kubeConfig, sandbox } from "./kubernetes.sandbox";
 
@@ -143,7 +143,7 @@ describe("kubernetes: node preparation never races cloud-init's cgroup v1 reboot
         fs.writeFileSync(path.join(dir, "sys/fs/cgroup/cgroup.controllers"), "cpu io memory\n");
         assert.strictEqual(boot().status, 0);
         assert.strictEqual(fs.readFileSync(path.join(dir, "calls"), "utf8"), "update-grub\nreboot\n");
-        assert.strictEqual(fs.readFileSync(path.join(dir, "etc/default/grub.d/90-oslo-mesh.cfg"), "utf8"), 'GRUB_CMDLINE_LINUX_DEFAULT="${GRUB_CMDLINE_LINUX_DEFAULT} systemd.unified_cgroup_hierarchy=0"\n');
+        assert.strictEqual(fs.readFileSync(path.join(dir, "etc/default/grub.d/90-oslo-mesh.cfg"), "utf8"), grubCmdlineFragment(["systemd.unified_cgroup_hierarchy=0"]), "the same fragment write_files writes");
         assert.strictEqual(boot().status, 0);
         assert.strictEqual(fs.readFileSync(path.join(dir, "calls"), "utf8"), "update-grub\nreboot\n", "at most one reboot, even if the arguments did not take");
         fs.rmSync(path.join(dir, "sys/fs/cgroup/cgroup.controllers"));
