@@ -126,15 +126,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const onFirst = (script: pulumi.Input<string>) => pulumi.output(script).apply((sc) => bashCommand(sc, { sudo: sudo(first) }));
         const join = (node: KvmVps, controlPlane: boolean, after: pulumi.Resource[]) => {
             const identity = node.privateIp.apply((ip): NodeIdentity => ({ name: node.nodeName, ip }));
-            const lifecycle = (action: LifecycleAction, opts: { admitConfig?: string } = {}) =>
-                pulumi.all([identity, firstIdentity]).apply(([id, f]) => renderLifecycleScript(action, id, f, { ...opts, controlPlane }));
-            const admit = converge(
-                `${node.nodeName}-admit`,
-                first,
-                pulumi.all([admitConfig, identity, firstIdentity]).apply(([c, id, f]) => renderLifecycleScript("admit", id, f, { admitConfig: c, controlPlane })),
-                { stdin: secrets, delete: onFirst(lifecycle("forget")) },
-                [init, ...after],
-            );
+            const lifecycle = (action: LifecycleAction, config: pulumi.Input<string> = "") =>
+                pulumi.all([identity, firstIdentity, config]).apply(([id, f, c]) => renderLifecycleScript(action, id, f, { admitConfig: c, controlPlane }));
+            const admit = converge(`${node.nodeName}-admit`, first, lifecycle("admit", admitConfig), { stdin: secrets, delete: onFirst(lifecycle("forget")) }, [init, ...after]);
             const joinConfig = pulumi.all([shape, identity]).apply(([s, id]) => renderJoinConfig(s, id, controlPlane));
             const joined = converge(
                 `${node.nodeName}-join`,

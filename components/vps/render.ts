@@ -41,11 +41,12 @@ export function grubCmdlineFragment(kernelArgs: ReadonlyArray<string>): string {
 
 const CGROUP_V1_REBOOTED = "/var/lib/oslo-mesh/cgroup-v1-reboot";
 
-/** A cgroup v2 boot writes the grub fragment, updates grub and reboots, once; a cgroup v1 boot does nothing. */
+/** A cgroup v2 boot writes the grub fragment (as base64: no quoting to get wrong), updates grub and
+ *  reboots, once; a cgroup v1 boot does nothing. */
 function cgroupV1Bootcmd(fragment: string): string {
     return [
         `if [ -f /sys/fs/cgroup/cgroup.controllers ] && [ ! -e ${CGROUP_V1_REBOOTED} ]; then`,
-        `mkdir -p /etc/default/grub.d /var/lib/oslo-mesh && printf '%s' ${shellQuote(fragment)} >${GRUB_FRAGMENT_PATH} && update-grub && touch ${CGROUP_V1_REBOOTED} && reboot;`,
+        `mkdir -p /etc/default/grub.d /var/lib/oslo-mesh && echo ${Buffer.from(fragment).toString("base64")} | base64 -d >${GRUB_FRAGMENT_PATH} && update-grub && touch ${CGROUP_V1_REBOOTED} && reboot;`,
         "fi",
     ].join(" ");
 }
