@@ -130,6 +130,18 @@ function chartSummary(r: PlanResource): string[] {
     ];
 }
 
+/** Whether the inputs hold anything at a property path (`*` for any key or index). */
+function hasValueAt(value: unknown, pattern: string): boolean {
+    const walk = (v: unknown, path: string[]): boolean => {
+        if (path.length === 0) return v !== undefined;
+        if (typeof v !== "object" || v === null) return false;
+        const [head, ...rest] = path;
+        const o = v as Record<string, unknown>;
+        return (head === "*" ? Object.keys(o) : [head]).some((k) => walk(o[k], rest));
+    };
+    return walk(value, pattern.split(/\.|\[|\]\.?/).filter(Boolean));
+}
+
 /** The reviewer's line for one resource ("" when nothing stands out). */
 export function summarize(r: PlanResource): string {
     let parts: string[] = [];
@@ -138,8 +150,11 @@ export function summarize(r: PlanResource): string {
     else if (r.type.startsWith("kubernetes:") && r.custom && !r.type.startsWith("pulumi:")) parts = kubernetesSummary(r);
     else if (r.type.startsWith("random:") && typeof r.inputs.length === "number") parts = [`${r.inputs.length} characters`];
     // How a change reaches it: in place (a command's update) unless something says replace.
+    // @pulumi/command adds replaceOnChanges ["triggers[*]"] to every command (command.js in 1.2.1):
+    // it says something only where the command has triggers.
     const triggers = r.type.startsWith("command:") && Array.isArray(r.inputs.triggers) && r.inputs.triggers.length > 0;
-    const replacedOn = [...(triggers ? ["triggers"] : []), ...r.replaceOnChanges.filter((p) => !(triggers && coveredBy(p, "triggers[0]") && coveredBy("triggers", p)))];
+    const named = r.replaceOnChanges.filter((p) => !coveredBy("triggers", p) && hasValueAt(r.inputs, p));
+    const replacedOn = [...(triggers ? ["triggers"] : []), ...named];
     if (replacedOn.length) parts.push(`replaced when ${replacedOn.join(", ")} change${r.deleteBeforeReplace ? " (the old one deleted first)" : ""}`);
     else if (r.deleteBeforeReplace) parts.push("deleted before it is replaced");
     return parts.filter(Boolean).join(" · ");
