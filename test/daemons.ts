@@ -60,6 +60,6 @@ function timeSuite(suite: Suite, daemon: string): void {
     hooks.unshift(hooks.pop());
     suite.afterAll(`stop the clock (real ${daemon})`, () => {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        process.stderr.write(`    ${path.basename(suite.file ?? suite.title)}: ${seconds.toFixed(1)} s against a real ${daemon}\n`);
+        process.stderr.write(`    ${path.basename(suite.file ?? "")} (${suite.title}): ${seconds.toFixed(1)} s against a real ${daemon}\n`);
     });
 }
