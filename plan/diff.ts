@@ -7,6 +7,7 @@
 // the resource's `replaceOnChanges` option, replaces the resource (`+-`); `deleteBeforeReplace`
 // removes the old one first. Any other input change of a command re-runs its `update` in place.
 import { diffLines } from "diff";
+import { coveredBy } from "./propertyPaths";
 import { Plan, PlanResource } from "./run";
 
 export interface FieldChange {
@@ -54,19 +55,6 @@ function walk(before: unknown, after: unknown, path: string, out: FieldChange[])
         return;
     }
     if (!sameLeaf(before, after)) out.push({ path, before, after });
-}
-
-/** "a.b[0].c" → ["a", "b", "0", "c"]; Pulumi's property paths, with `*` for any one key or index. */
-function segments(path: string): string[] {
-    return path.split(/\.|\[|\]\.?/).filter((s) => s !== "").map((s) => s.replace(/^"(.*)"$/, "$1"));
-}
-
-/** Whether a change at `path` (under inputs) falls under the property path `pattern`. */
-export function coveredBy(pattern: string, path: string): boolean {
-    const want = segments(pattern);
-    const got = segments(path);
-    if (want.length > got.length) return false;
-    return want.every((w, i) => w === "*" || w === got[i]);
 }
 
 function replacementReasons(r: PlanResource, fields: FieldChange[]): string[] {

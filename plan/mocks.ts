@@ -4,6 +4,7 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as jsyaml from "js-yaml";
+import { valuesAt } from "./propertyPaths";
 
 /** What Pulumi's RPC layer marks special values with. */
 export const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -186,19 +187,9 @@ function previewId(req: RegisterRequest): string {
     const replacedBy = [...(req.getType().startsWith("command:") ? ["triggers"] : []), ...req.getReplaceonchangesList()];
     if (replacedBy.length === 0) return `${req.getName()}-id`;
     const inputs = (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
-    const picked = replacedBy.map((p) => [p, valuesAt(inputs, p.split(/\.|\[|\]\.?/).filter(Boolean))]);
+    const picked = replacedBy.map((p) => [p, valuesAt(inputs, p)]);
     if (picked.every(([, v]) => (v as unknown[]).length === 0)) return `${req.getName()}-id`;
     return `${req.getName()}-${crypto.createHash("sha256").update(JSON.stringify(picked)).digest("hex").slice(0, 12)}`;
-}
-
-/** The values at a property path, `*` standing for every key or index. */
-function valuesAt(value: unknown, path: string[]): unknown[] {
-    if (path.length === 0) return value === undefined ? [] : [value];
-    if (typeof value !== "object" || value === null) return [];
-    const [head, ...rest] = path;
-    const o = value as Record<string, unknown>;
-    const keys = head === "*" ? Object.keys(o).sort() : [head];
-    return keys.flatMap((k) => valuesAt(o[k], rest));
 }
 
 interface RegisterResponse {

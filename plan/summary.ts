@@ -2,7 +2,7 @@
 // weights. Read off the recorded inputs; a script's inputs are its `readonly NAME=value`
 // parameters (components/shared/script.ts). Anything not recognised is left out, never guessed.
 import { scriptParam } from "./artifacts";
-import { coveredBy } from "./diff";
+import { coveredBy, valuesAt } from "./propertyPaths";
 import { PlanResource } from "./run";
 
 type Obj = Record<string, unknown>;
@@ -130,18 +130,6 @@ function chartSummary(r: PlanResource): string[] {
     ];
 }
 
-/** Whether the inputs hold anything at a property path (`*` for any key or index). */
-function hasValueAt(value: unknown, pattern: string): boolean {
-    const walk = (v: unknown, path: string[]): boolean => {
-        if (path.length === 0) return v !== undefined;
-        if (typeof v !== "object" || v === null) return false;
-        const [head, ...rest] = path;
-        const o = v as Record<string, unknown>;
-        return (head === "*" ? Object.keys(o) : [head]).some((k) => walk(o[k], rest));
-    };
-    return walk(value, pattern.split(/\.|\[|\]\.?/).filter(Boolean));
-}
-
 /** The reviewer's line for one resource ("" when nothing stands out). */
 export function summarize(r: PlanResource): string {
     let parts: string[] = [];
@@ -153,7 +141,7 @@ export function summarize(r: PlanResource): string {
     // @pulumi/command adds replaceOnChanges ["triggers[*]"] to every command (command.js in 1.2.1):
     // it says something only where the command has triggers.
     const triggers = r.type.startsWith("command:") && Array.isArray(r.inputs.triggers) && r.inputs.triggers.length > 0;
-    const named = r.replaceOnChanges.filter((p) => !coveredBy("triggers", p) && hasValueAt(r.inputs, p));
+    const named = r.replaceOnChanges.filter((p) => !coveredBy("triggers", p) && valuesAt(r.inputs, p).length > 0);
     const replacedOn = [...(triggers ? ["triggers"] : []), ...named];
     if (replacedOn.length) parts.push(`replaced when ${replacedOn.join(", ")} change${r.deleteBeforeReplace ? " (the old one deleted first)" : ""}`);
     else if (r.deleteBeforeReplace) parts.push("deleted before it is replaced");

@@ -3,7 +3,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parseOlderPlan } from "../plan/baseline";
-import { coveredBy, diffPlans, renderDiff } from "../plan/diff";
+import { diffPlans, renderDiff } from "../plan/diff";
+import { coveredBy, valuesAt } from "../plan/propertyPaths";
 import { Plan, PlanResource } from "../plan/run";
 import { CliResult, planInBackground, runPlanCli, stackFileConfig, workingTreeCommit, writeStackFile } from "./harness";
 
@@ -111,6 +112,8 @@ describe("plan diff", () => {
         assert.ok(coveredBy("spec.http[*].route", "spec.http[2].route[0].weight"));
         assert.ok(!coveredBy("spec.http[*].route", "spec.hosts[0]"));
         assert.ok(!coveredBy("create", "update"));
+        assert.deepStrictEqual(valuesAt({ triggers: [{ a: 1 }, { a: 2 }] }, "triggers[*].a"), [1, 2]);
+        assert.deepStrictEqual(valuesAt({ create: "x" }, "triggers[*]"), []);
     });
 
     it("reads a plan printed by an older revision: library log lines before it, no resource options", () => {
