@@ -2,26 +2,38 @@
 // Structure and types live here (zod); rules that relate several keys live in
 // each component's validate.ts, so every rule sits next to the code that relies on it.
 import { z } from "zod";
+import { durationProblem } from "../components/shared/duration";
 
 /** A lowercase DNS-1123 label: node, namespace, service and subset names. */
 const dnsLabel = z
     .string()
     .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits and '-', at most 63)");
 
-/** Durations as Istio and Go parse them (time.ParseDuration): 500ms, 2s, 1.5m, 1h. */
-export const duration = z
-    .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, "must be a duration such as 500ms, 2s or 1m");
+/** Durations as Istio 1.3 reads them (Go's time.ParseDuration, then at least 1ms, whole milliseconds): 500ms, 2s, 1.5m, 1h. */
+export const duration = z.string().superRefine((text, ctx) => {
+    const problem = durationProblem(text);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 /** A Kubernetes resource quantity (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/). */
 export const quantity = z
     .string()
     .regex(/^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/, "must be a non-negative Kubernetes quantity such as 100m, 0.5, 128Mi or 2Gi");
 
-const resources = z.strictObject({
-    requests: z.strictObject({ cpu: quantity, memory: quantity }),
-    limits: z.strictObject({ cpu: quantity, memory: quantity }),
-});
+const cpuAndMemory = z.strictObject({ cpu: quantity, memory: quantity });
+/** Requests and limits, both required (every sidecar gets limits). */
+const resources = z.strictObject({ requests: cpuAndMemory, limits: cpuAndMemory });
+/** Requests, and limits where the chart sets none by default. */
+const requestsAndOptionalLimits = z.strictObject({ requests: cpuAndMemory, limits: cpuAndMemory.optional() });
+
+/** A horizontal pod autoscaler of the chart: its bounds and CPU target (autoscaling beyond the minimum needs metrics-server). */
+const autoscaled = {
+    autoscaleMin: z.number().int().min(1),
+    autoscaleMax: z.number().int().min(1),
+    cpu: z.strictObject({ targetAverageUtilization: z.number().int().min(1).max(100) }),
+};
+/** Mixer's deployments can also run without an autoscaler, at replicaCount. */
+const mixerScaling = { ...autoscaled, autoscaleEnabled: z.boolean(), replicaCount: z.number().int().min(1) };
 
 export const environments = ["dev", "staging", "prod"] as const;
 export type Environment = (typeof environments)[number];
@@ -112,7 +124,9 @@ export const sections = {
     istio: z.strictObject({
         version: z.string(),
         mixer: z.strictObject({
-            policy: z.strictObject({ enabled: z.boolean() }),
+            /** Mixer's Go scheduler threads (env GOMAXPROCS) in policy and telemetry. */
+            env: z.strictObject({ GOMAXPROCS: z.number().int().min(1).max(128) }),
+            policy: z.strictObject({ enabled: z.boolean(), resources: requestsAndOptionalLimits.optional(), ...mixerScaling }),
             /** Enforce Mixer policy checks (global.disablePolicyChecks: false). Needs mixer.policy.enabled. */
             policyChecks: z.boolean(),
             policyCheckFailOpen: z.boolean(),
@@ -125,24 +139,48 @@ export const sections = {
                     mode: z.enum(["disabled", "logonly", "enforce"]),
                     latencyThreshold: duration,
                 }),
-                autoscaleMin: z.number().int(),
-                autoscaleMax: z.number().int(),
+                ...mixerScaling,
             }),
+            adapters: z.strictObject({ prometheus: z.strictObject({ metricsExpiryDuration: duration }) }),
         }),
-        /** Percent of requests traced by pilot, 0 to 100. */
+        /** Percent of requests traced by pilot, 0 to 100, to 0.01. */
         traceSampling: z.number(),
         tracing: z.strictObject({ enabled: z.boolean() }),
         /** Envoy access log path, e.g. /dev/stdout; empty turns it off. */
         accessLogFile: z.string(),
-        proxy: z.strictObject({ resources: resources }),
+        proxy: z.strictObject({
+            resources: resources,
+            /** istio-init, the init container that sets up each pod's iptables redirection. */
+            init: z.strictObject({ resources: resources }),
+            /** Envoy worker threads; 0 means one per CPU of the node. */
+            concurrency: z.number().int().min(0),
+            /** Envoy's log level; empty is pilot-agent's default (warning). */
+            logLevel: z.enum(["", "trace", "debug", "info", "warning", "error", "critical", "off"]),
+            accessLogEncoding: z.enum(["TEXT", "JSON"]),
+        }),
         ingressGateway: z.strictObject({
-            /** NodePort, or ExternalIPs (the ingress Service answers on the nodes' public IPs). */
+            /** NodePort, or ExternalIPs (the ingress Service answers on the workers' static public IPs). */
             exposure: z.enum(["NodePort", "ExternalIPs"]),
             httpNodePort: z.number().int(),
             httpsNodePort: z.number().int(),
+            resources: resources,
+            ...autoscaled,
         }),
         /** Namespaces labelled istio-injection=enabled. */
         injectNamespaces: z.array(dnsLabel),
+        /** The chart repository the released istio-1.3.3.tgz is fetched from (a mirror for air-gapped sites). */
+        chartRepository: z.url(),
+        /** The chart's PodDisruptionBudgets (minAvailable 1) for pilot, gateways, galley, injector and Mixer. */
+        podDisruptionBudgets: z.boolean(),
+        /** Prefer to put replicas of a control-plane deployment on different nodes (podAntiAffinity, preferred). */
+        spreadOverNodes: z.boolean(),
+        pilot: z.strictObject({
+            resources: requestsAndOptionalLimits,
+            env: z.strictObject({ PILOT_PUSH_THROTTLE: z.number().int().min(1) }),
+            ...autoscaled,
+        }),
+        galley: z.strictObject({ replicaCount: z.number().int().min(1) }),
+        sidecarInjector: z.strictObject({ replicaCount: z.number().int().min(1) }),
     }),
     mesh: z.strictObject({
         mtls: z.strictObject({
