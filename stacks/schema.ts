@@ -152,7 +152,7 @@ export const sections = {
             resources: resources,
             /** istio-init, the init container that sets up each pod's iptables redirection. */
             init: z.strictObject({ resources: resources }),
-            /** Envoy worker threads; 0 means one per CPU of the node. */
+            /** Envoy worker threads; 0 lets the injector take the sidecar's CPU limit (else request), rounded up. */
             concurrency: z.number().int().min(0),
             /** Envoy's log level; empty is pilot-agent's default (warning). */
             logLevel: z.enum(["", "trace", "debug", "info", "warning", "error", "critical", "off"]),

@@ -2,7 +2,7 @@
 // A rule runs only when its sections passed the schema, so one broken section
 // does not hide the problems of the others.
 import { capacityTable, meshCapacity } from "../components/istio/capacity";
-import { checkIstio } from "../components/istio/validate";
+import { checkIstio, checkIstioNodes } from "../components/istio/validate";
 import { checkKubernetes } from "../components/kubernetes/validate";
 import { checkMesh } from "../components/mesh/validate";
 import { checkVps } from "../components/vps/validate";
@@ -18,6 +18,7 @@ export const validators: ReadonlyArray<Validator> = [
     { needs: ["environment", "ssh", "vps", "nodes"], check: checkVps },
     { needs: ["kubernetes", "nodes", "vps"], check: checkKubernetes },
     { needs: ["istio"], check: checkIstio },
+    { needs: ["istio", "nodes"], check: checkIstioNodes },
     { needs: ["environment", "mesh", "canaries", "istio"], check: checkMesh },
     // Undersized is an error in prod; elsewhere index.ts warns with the same table.
     {

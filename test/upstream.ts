@@ -97,7 +97,7 @@ export function injectSidecar(bin: string, rendered: Rendered, workload: object)
     const r = run(bin, ["inject", "-manifest", path.join(dir, "rendered.yaml"), "-f", path.join(dir, "workload.yaml")]);
     fs.rmSync(dir, { recursive: true, force: true });
     if (r.status !== 0) throw new Error(`osloistio inject failed: ${r.stderr.trim()}`);
-    return jsyaml.load(r.stdout) as Record<string, any>;
+    return (jsyaml.loadAll(r.stdout) as Array<Record<string, any> | null>).find((d) => !!d)!;
 }
 
 export interface Validation {

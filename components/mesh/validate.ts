@@ -1,7 +1,7 @@
 // Rules for mTLS and canary routes.
 import { Problems } from "../../stacks/problems";
 import { StackConfig } from "../../stacks/schema";
-import { durationMs } from "../istio/validate";
+import { durationMs } from "../shared/duration";
 
 export function checkMesh(cfg: Pick<StackConfig, "environment" | "mesh" | "canaries" | "istio">, p: Problems): void {
     const { mtls } = cfg.mesh;
