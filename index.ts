@@ -8,6 +8,7 @@ import { chartSourceOptions, prepareIstioChart, recordedChartPath } from "./comp
 import { workerStaticIps } from "./components/istio/values";
 import { KubeadmCluster, nodeCidrs } from "./components/kubernetes";
 import { CanaryRoute, IngressRoute, MeshMtls, MeshPrerequisites } from "./components/mesh";
+import { canaryName, INGRESS_NAME, MESH_MTLS_NAME } from "./components/mesh/names";
 import { createNodes } from "./components/vps";
 import { loadStackConfig } from "./stacks/load";
 
@@ -42,11 +43,9 @@ export = async () => {
     });
 
     const mesh: MeshPrerequisites = { provider: cluster.provider, crds: istio.crds, namespaces: istio.namespaces };
-    new MeshMtls("mesh-mtls", { ...mesh, mtls: config.mesh.mtls, clusterDomain: config.kubernetes.clusterDomain });
-    for (const canary of config.canaries) {
-        new CanaryRoute(`canary-${canary.namespace}-${canary.service}`, { ...mesh, canary, mtlsMode: config.mesh.mtls.mode });
-    }
-    if (config.mesh.ingress) new IngressRoute("ingress", { ...mesh, ingress: config.mesh.ingress });
+    new MeshMtls(MESH_MTLS_NAME, { ...mesh, mtls: config.mesh.mtls, clusterDomain: config.kubernetes.clusterDomain });
+    for (const canary of config.canaries) new CanaryRoute(canaryName(canary), { ...mesh, canary, mtls: config.mesh.mtls });
+    if (config.mesh.ingress) new IngressRoute(INGRESS_NAME, { ...mesh, ingress: config.mesh.ingress });
 
     return {
         environment: config.environment,

@@ -9,6 +9,9 @@ const dnsLabel = z
     .string()
     .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits and '-', at most 63)");
 
+/** One of Istio's string matches (exact, prefix or regex). */
+const stringMatch = z.union([z.strictObject({ exact: z.string() }), z.strictObject({ prefix: z.string() }), z.strictObject({ regex: z.string() })]);
+
 /** Durations as Istio 1.3 reads them (Go's time.ParseDuration, then at least 1ms, whole milliseconds): 500ms, 2s, 1.5m, 1h. */
 export const duration = z.string().superRefine((text, ctx) => {
     const problem = durationProblem(text);
@@ -196,10 +199,17 @@ export const sections = {
         /** Exposes one service through the ingress gateway; omit for none. */
         ingress: z
             .strictObject({
-                hosts: z.array(z.string().min(1)).min(1),
+                /** Fully qualified host names (or `*`, or `*.domain`), none covering another. */
+                hosts: z.array(z.string()).min(1),
                 namespace: dnsLabel,
                 service: dnsLabel,
                 port: z.number().int().min(1).max(65535),
+                /** Only requests whose path matches one of these reach the service; none: every path. */
+                uris: z.array(stringMatch).optional(),
+                /** The Gateway's name; defaults to `<service>-gateway`. */
+                gatewayName: dnsLabel.optional(),
+                /** The VirtualService's name; defaults to `<service>-ingress`. */
+                virtualServiceName: dnsLabel.optional(),
             })
             .optional(),
     }),
@@ -221,21 +231,15 @@ export const sections = {
             /** Requests whose headers match go to `subset` (testers reach the canary). */
             match: z
                 .strictObject({
-                    headers: z.record(
-                        z.string(),
-                        z.union([
-                            z.strictObject({ exact: z.string() }),
-                            z.strictObject({ prefix: z.string() }),
-                            z.strictObject({ regex: z.string() }),
-                        ]),
-                    ),
+                    headers: z.record(z.string(), stringMatch),
                     subset: z.string(),
                 })
                 .optional(),
             timeout: duration.optional(),
             retries: z
                 .strictObject({
-                    attempts: z.number().int().min(0),
+                    /** At least 1: Istio 1.3 refuses a retry policy with 0 attempts. */
+                    attempts: z.number().int().min(1),
                     perTryTimeout: duration,
                     retryOn: z.string().optional(),
                 })

@@ -19,7 +19,7 @@ export const validators: ReadonlyArray<Validator> = [
     { needs: ["kubernetes", "nodes", "vps"], check: checkKubernetes },
     { needs: ["istio"], check: checkIstio },
     { needs: ["istio", "nodes"], check: checkIstioNodes },
-    { needs: ["environment", "mesh", "canaries", "istio"], check: checkMesh },
+    { needs: ["environment", "mesh", "canaries", "istio", "kubernetes"], check: checkMesh },
     // A control-plane pod that no worker can hold never starts: an error everywhere. Undersized
     // for the expected load, or for all the control plane's pods together, is an error in prod;
     // elsewhere index.ts warns with the same table.
