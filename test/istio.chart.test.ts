@@ -13,7 +13,7 @@ import { readChartPackage } from "../components/istio/chart/archive";
 import { CHART_CORRECTIONS, correctChart } from "../components/istio/chart/correction";
 import { pinManifest } from "../components/istio/chart/pin";
 import { chartFromTaggedSource, ISTIO_CHART_MANIFEST, prepareIstioChart, recordedChartPath } from "../components/istio/chart/source";
-import { helmChart, istioReference, ISTIO_TAGGED_CHART, osloistio, renderChart, skipBecause } from "./upstream";
+import { helmChart, istioReference, ISTIO_TAGGED_CHART, osloistioWithReference, renderChart, skipBecause } from "./upstream";
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
@@ -186,11 +186,7 @@ describe("istio chart: the released package, verified against the pinned manifes
 describe("istio chart: what the real renderer says", function () {
     let bin: string;
     before(function () {
-        const tool = osloistio();
-        if ("skip" in tool) skipBecause(this, tool.skip);
-        const ref = istioReference();
-        if ("skip" in ref) skipBecause(this, ref.skip);
-        bin = tool.bin;
+        bin = osloistioWithReference(this);
     });
 
     it("the released chart does not render (role.yaml/rolebindings.yaml line 4); the corrected one does", async () => {

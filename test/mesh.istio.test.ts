@@ -13,7 +13,7 @@ import * as jsyaml from "js-yaml";
 import { derivedNames } from "../components/mesh/names";
 import { parseStackConfig } from "../stacks/load";
 import { asPulumiValues, PROJECT_DIR, stackFileConfig } from "./harness";
-import { istioReference, osloistio, renderChart, skipBecause, testCacheDir, validateFiles, validateObjects } from "./upstream";
+import { osloistioWithReference, renderChart, testCacheDir, validateFiles, validateObjects } from "./upstream";
 
 function plan(stack: string, out: string, configFile?: string): { status: number | null; stderr: string } {
     const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(PROJECT_DIR, "plan", "cli.ts"), "--stack", stack, "--out", out, ...(configFile ? ["--config-file", configFile] : [])], {
@@ -29,11 +29,7 @@ function plan(stack: string, out: string, configFile?: string): { status: number
 describe("mesh: every emitted Istio object passes Istio 1.3.3's validation", function () {
     let bin: string;
     before(function () {
-        const tool = osloistio();
-        if ("skip" in tool) skipBecause(this, tool.skip);
-        const ref = istioReference();
-        if ("skip" in ref) skipBecause(this, ref.skip);
-        bin = tool.bin;
+        bin = osloistioWithReference(this);
     });
 
     for (const stack of ["dev", "staging", "prod"]) {

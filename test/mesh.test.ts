@@ -193,22 +193,6 @@ spec:
         host: productpage
         port:
           number: 9080`,
-    // samples/bookinfo/networking/bookinfo-gateway.yaml, the Gateway
-    gateway: `
-apiVersion: networking.istio.io/v1alpha3
-kind: Gateway
-metadata:
-  name: bookinfo-gateway
-spec:
-  selector:
-    istio: ingressgateway # use istio default controller
-  servers:
-  - port:
-      number: 80
-      name: http
-      protocol: HTTP
-    hosts:
-    - "*"`,
 };
 const sample = (key: keyof typeof SAMPLES) => jsyaml.loadAll(SAMPLES[key]) as Array<Record<string, any>>;
 const plain = (o: unknown) => JSON.parse(JSON.stringify(o));
@@ -273,7 +257,7 @@ describe("mesh: the objects equal what Istio 1.3.3 publishes for the same intent
 
     it("the ingress Gateway is bookinfo's, with the configured hosts", () => {
         const { gateway, virtualService } = renderIngress({ hosts: ["*"], namespace: "bookinfo", service: "productpage", port: 9080 });
-        const expected = inNamespace(sample("gateway")[0], "bookinfo");
+        const expected = inNamespace(sample("bookinfoGateway")[0], "bookinfo");
         assert.deepStrictEqual(plain(gateway), { ...expected, metadata: { ...expected.metadata, name: "productpage-gateway" } });
         assert.deepStrictEqual(plain(virtualService.spec), { hosts: ["*"], gateways: ["productpage-gateway"], http: [{ route: [{ destination: { host: "productpage", port: { number: 9080 } } }] }] });
     });

@@ -44,6 +44,15 @@ export function osloistio(): { bin: string } | { skip: string } {
     return fs.existsSync(OSLOISTIO_BIN) ? { bin: OSLOISTIO_BIN } : { skip: `no osloistio at ${OSLOISTIO_BIN}; ${GET_OSLOISTIO}` };
 }
 
+/** The osloistio binary, skipping the suite (with the reason) unless both it and ../shared/reference are here. */
+export function osloistioWithReference(ctx: Mocha.Context): string {
+    const tool = osloistio();
+    if ("skip" in tool) skipBecause(ctx, tool.skip);
+    const ref = istioReference();
+    if ("skip" in ref) skipBecause(ctx, ref.skip);
+    return tool.bin;
+}
+
 let testCache: string | undefined;
 /** A cache directory of this test process's own (the user's cache is read, never written, unless the network is allowed). */
 export function testCacheDir(): string {
