@@ -1,6 +1,7 @@
 // Each component's cross-key rules, and the config sections each one reads.
 // A rule runs only when its sections passed the schema, so one broken section
 // does not hide the problems of the others.
+import { checkProgression } from "../canary/validate";
 import { capacityTable, meshCapacity, misfitMessage } from "../components/istio/capacity";
 import { checkIstio, checkIstioNodes } from "../components/istio/validate";
 import { checkKubernetes } from "../components/kubernetes/validate";
@@ -20,6 +21,7 @@ export const validators: ReadonlyArray<Validator> = [
     { needs: ["istio"], check: checkIstio },
     { needs: ["istio", "nodes"], check: checkIstioNodes },
     { needs: ["environment", "mesh", "canaries", "istio", "kubernetes"], check: checkMesh },
+    { needs: ["canaries", "istio"], check: checkProgression },
     // A control-plane pod that no worker can hold never starts: an error everywhere. Undersized
     // for the expected load, or for all the control plane's pods together, is an error in prod;
     // elsewhere index.ts warns with the same table.

@@ -5,6 +5,9 @@ import { durationMs } from "../shared/duration";
 import { parseQuantity } from "../shared/quantity";
 import { ISTIO_VERSION } from "./values";
 
+/** Milliseconds of a duration (components/shared/duration.ts; here for the modules that import it from this one). */
+export { durationMs } from "../shared/duration";
+
 /** Namespaces that must never get sidecars: the control plane and Kubernetes' own. */
 export const NO_INJECTION = ["kube-system", "istio-system"];
 /** Report batching bounds: at least one entry, and never holding reports longer than a metrics scrape (1 min). */
