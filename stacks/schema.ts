@@ -2,7 +2,7 @@
 // Structure and types live here (zod); rules that relate several keys live in
 // each component's validate.ts, so every rule sits next to the code that relies on it.
 import { z } from "zod";
-import { durationProblem } from "../components/shared/duration";
+import { durationProblem, goDurationProblem } from "../components/shared/duration";
 
 /** A lowercase DNS-1123 label: node, namespace, service and subset names. */
 const dnsLabel = z
@@ -12,8 +12,14 @@ const dnsLabel = z
 /** One of Istio's string matches (exact, prefix or regex). */
 const stringMatch = z.union([z.strictObject({ exact: z.string() }), z.strictObject({ prefix: z.string() }), z.strictObject({ regex: z.string() })]);
 
-/** Durations as Istio 1.3 reads them (Go's time.ParseDuration, then at least 1ms, whole milliseconds): 500ms, 2s, 1.5m, 1h. */
+/** Durations as Go parses them (time.ParseDuration, within an int64 of nanoseconds): 500ms, 2s, 1.5m, 1h. */
 export const duration = z.string().superRefine((text, ctx) => {
+    const problem = goDurationProblem(text);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** Durations that reach Istio 1.3 or Mixer: also at least 1ms, in whole milliseconds (Istio's ValidateDuration). */
+export const istioDuration = z.string().superRefine((text, ctx) => {
     const problem = durationProblem(text);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
@@ -137,14 +143,14 @@ export const sections = {
                 enabled: z.boolean(),
                 resources: resources,
                 reportBatchMaxEntries: z.number(),
-                reportBatchMaxTime: duration,
+                reportBatchMaxTime: istioDuration,
                 loadshedding: z.strictObject({
                     mode: z.enum(["disabled", "logonly", "enforce"]),
-                    latencyThreshold: duration,
+                    latencyThreshold: istioDuration,
                 }),
                 ...mixerScaling,
             }),
-            adapters: z.strictObject({ prometheus: z.strictObject({ metricsExpiryDuration: duration }) }),
+            adapters: z.strictObject({ prometheus: z.strictObject({ metricsExpiryDuration: istioDuration }) }),
         }),
         /** Percent of requests traced by pilot, 0 to 100, to 0.01. */
         traceSampling: z.number(),
@@ -235,12 +241,12 @@ export const sections = {
                     subset: z.string(),
                 })
                 .optional(),
-            timeout: duration.optional(),
+            timeout: istioDuration.optional(),
             retries: z
                 .strictObject({
                     /** At least 1: Istio 1.3 refuses a retry policy with 0 attempts. */
                     attempts: z.number().int().min(1),
-                    perTryTimeout: duration,
+                    perTryTimeout: istioDuration,
                     retryOn: z.string().optional(),
                 })
                 .optional(),

@@ -17,19 +17,27 @@ export function durationNs(text: string): bigint | undefined {
     return BigInt(m[1]) * unit + (BigInt(fraction || "0") * unit) / 10n ** BigInt(fraction.length);
 }
 
-/** What is wrong with a duration for Istio 1.3, or undefined when it is fine. */
-export function durationProblem(text: string): string | undefined {
+/** What is wrong with a duration as Go parses it, or undefined when it is fine. */
+export function goDurationProblem(text: string): string | undefined {
     const ns = durationNs(text);
     if (ns === undefined) return `must be a duration such as 500ms, 2s or 1m, got ${JSON.stringify(text)}`;
     if (ns > MAX_GO_DURATION_NS) return `${text} is too long for a Go duration (at most 2562047h)`;
+    return undefined;
+}
+
+/** What is wrong with a duration for Istio 1.3, or undefined when it is fine. */
+export function durationProblem(text: string): string | undefined {
+    const go = goDurationProblem(text);
+    if (go) return go;
+    const ns = durationNs(text)!;
     if (ns < NS_PER_MS) return `${text} is under 1ms, which Istio 1.3 refuses`;
     if (ns % NS_PER_MS !== 0n) return `${text} is not whole milliseconds, which Istio 1.3 refuses`;
     return undefined;
 }
 
-/** Milliseconds of a duration that passed durationProblem. */
+/** Milliseconds of a duration (fractions kept: 0.5ms is 0.5). */
 export function durationMs(text: string): number {
     const ns = durationNs(text);
     if (ns === undefined) throw new Error(`not a duration: ${text}`);
-    return Number(ns / NS_PER_MS);
+    return Number(ns) / 1e6;
 }
