@@ -12,7 +12,8 @@ import * as fc from "fast-check";
 import * as jsyaml from "js-yaml";
 import { derivedNames } from "../components/mesh/names";
 import { parseStackConfig } from "../stacks/load";
-import { asPulumiValues, PROJECT_DIR, stackFileConfig } from "./harness";
+import { pulumiView } from "../plan/stackFile";
+import { PROJECT_DIR, stackFileConfig } from "./harness";
 import { osloistioWithReference, renderChart, testCacheDir, validateFiles, validateObjects } from "./upstream";
 
 function plan(stack: string, out: string, configFile?: string): { status: number | null; stderr: string } {
@@ -68,7 +69,7 @@ describe("mesh: every emitted Istio object passes Istio 1.3.3's validation", fun
                 "oslo-mesh:istio": { ...(base["oslo-mesh:istio"] as object), injectNamespaces: s.injectNamespaces },
                 "oslo-mesh:kubernetes": { ...(base["oslo-mesh:kubernetes"] as object), clusterDomain: s.clusterDomain },
             };
-            const { config: parsed } = parseStackConfig("staging", { values: asPulumiValues(config), isSecret: () => false });
+            const { config: parsed } = parseStackConfig("staging", { values: pulumiView(config).values, isSecret: () => false });
             if (!parsed) {
                 refused++;
                 continue;

@@ -8,6 +8,9 @@ import { derivedNames } from "./names";
 
 type MeshCfg = Pick<StackConfig, "environment" | "mesh" | "canaries" | "istio" | "kubernetes">;
 
+/** Namespaces prod never lets accept plaintext. */
+export const PROD_NO_PLAINTEXT = ["istio-system", "kube-system"];
+
 /** A lowercase DNS-1123 label, as namespaces and services are named. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** Kubernetes object names the program derives are kept to a DNS label's 63 characters (a Gateway's must be one). */
@@ -32,6 +35,10 @@ function checkMtls(cfg: MeshCfg, p: Problems): void {
         else if (!DNS_LABEL.test(e.namespace)) p.add([...at, "namespace"], `${JSON.stringify(e.namespace)} is not a namespace name (a DNS-1123 label: lowercase letters, digits and '-', at most 63)`);
         if (e.service !== undefined && e.service.trim() === "") p.add([...at, "service"], "names no service; remove it to except the whole namespace");
         else if (e.service !== undefined && !DNS_LABEL.test(e.service)) p.add([...at, "service"], `${JSON.stringify(e.service)} is not a service name (a DNS-1123 label: lowercase letters, digits and '-', at most 63)`);
+        // prod: the control plane's and Kubernetes' own namespaces never accept plaintext.
+        if (cfg.environment === "prod" && PROD_NO_PLAINTEXT.includes(e.namespace)) {
+            p.add([...at, "namespace"], `prod refuses a plaintext exception for ${e.namespace}: its traffic carries the mesh's and the cluster's own credentials`);
+        }
         const key = `${e.namespace}/${e.service ?? "*"}`;
         if (exceptionKeys.has(key)) p.add(at, `duplicate exception ${key}`);
         exceptionKeys.add(key);
