@@ -5,7 +5,7 @@ import { checkProgression } from "../canary/validate";
 import { capacityTable, meshCapacity, misfitMessage } from "../components/istio/capacity";
 import { checkIstio, checkIstioNodes } from "../components/istio/validate";
 import { checkKubernetes } from "../components/kubernetes/validate";
-import { checkMesh } from "../components/mesh/validate";
+import { checkDerivedNames, checkMesh } from "../components/mesh/validate";
 import { checkVps } from "../components/vps/validate";
 import { Problems } from "./problems";
 import { SectionName, StackConfig } from "./schema";
@@ -20,7 +20,8 @@ export const validators: ReadonlyArray<Validator> = [
     { needs: ["environment", "kubernetes", "nodes", "vps"], check: checkKubernetes },
     { needs: ["istio"], check: checkIstio },
     { needs: ["istio", "nodes"], check: checkIstioNodes },
-    { needs: ["environment", "mesh", "canaries", "istio", "kubernetes"], check: checkMesh },
+    { needs: ["environment", "mesh", "canaries", "istio"], check: checkMesh },
+    { needs: ["environment", "mesh", "canaries", "istio", "kubernetes"], check: checkDerivedNames },
     { needs: ["canaries", "istio"], check: checkProgression },
     // A control-plane pod that no worker can hold never starts: an error everywhere. Undersized
     // for the expected load, or for all the control plane's pods together, is an error in prod;

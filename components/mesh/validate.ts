@@ -16,14 +16,13 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** Kubernetes object names the program derives are kept to a DNS label's 63 characters (a Gateway's must be one). */
 export const MAX_DERIVED_NAME = 63;
 
-export function checkMesh(cfg: MeshCfg, p: Problems): void {
+export function checkMesh(cfg: Omit<MeshCfg, "kubernetes">, p: Problems): void {
     checkMtls(cfg, p);
     checkCanaries(cfg, p);
     checkIngress(cfg, p);
-    checkDerivedNames(cfg, p);
 }
 
-function checkMtls(cfg: MeshCfg, p: Problems): void {
+function checkMtls(cfg: Omit<MeshCfg, "kubernetes">, p: Problems): void {
     const { mtls } = cfg.mesh;
     if (cfg.environment === "prod" && mtls.mode !== "STRICT") {
         p.add(["mesh", "mtls", "mode"], `prod requires STRICT mTLS, got ${mtls.mode}`);
@@ -46,7 +45,7 @@ function checkMtls(cfg: MeshCfg, p: Problems): void {
     if (mtls.exceptions.length > 0 && mtls.mode === "DISABLE") p.add(["mesh", "mtls", "exceptions"], "exceptions have no meaning while mtls.mode is DISABLE");
 }
 
-function checkCanaries(cfg: MeshCfg, p: Problems): void {
+function checkCanaries(cfg: Omit<MeshCfg, "kubernetes">, p: Problems): void {
     const injected = new Set(cfg.istio.injectNamespaces);
     const hosts = new Map<string, number>();
     cfg.canaries.forEach((c, i) => {
@@ -104,7 +103,7 @@ function checkCanaries(cfg: MeshCfg, p: Problems): void {
     });
 }
 
-function checkIngress(cfg: MeshCfg, p: Problems): void {
+function checkIngress(cfg: Omit<MeshCfg, "kubernetes">, p: Problems): void {
     const ing = cfg.mesh.ingress;
     if (!ing) return;
     const injected = new Set(cfg.istio.injectNamespaces);
@@ -130,9 +129,10 @@ function checkIngress(cfg: MeshCfg, p: Problems): void {
 
 /**
  * Two entries must not derive the same Kubernetes object or the same Pulumi resource, and a
- * derived name must stay within 63 characters.
+ * derived name must stay within 63 characters. (It needs kubernetes.clusterDomain, so it runs
+ * as a rule of its own: a broken kubernetes section does not hide checkMesh's problems.)
  */
-function checkDerivedNames(cfg: MeshCfg, p: Problems): void {
+export function checkDerivedNames(cfg: MeshCfg, p: Problems): void {
     const objects = new Map<string, Path>();
     const resources = new Map<string, Path>();
     const where = (path: Path) => path.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`)).join("");

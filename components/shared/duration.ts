@@ -17,11 +17,11 @@ export function durationNs(text: string): bigint | undefined {
     return BigInt(m[1]) * unit + (BigInt(fraction || "0") * unit) / 10n ** BigInt(fraction.length);
 }
 
-/** What is wrong with a duration as Go parses it, or undefined when it is fine. */
+/** What is wrong with a duration as Go parses it, or undefined when it is fine (the loader adds the value). */
 export function goDurationProblem(text: string): string | undefined {
     const ns = durationNs(text);
-    if (ns === undefined) return `must be a duration such as 500ms, 2s or 1m, got ${JSON.stringify(text)}`;
-    if (ns > MAX_GO_DURATION_NS) return `${text} is too long for a Go duration (at most 2562047h)`;
+    if (ns === undefined) return "must be a duration such as 500ms, 2s or 1m";
+    if (ns > MAX_GO_DURATION_NS) return "must fit in a Go duration (at most 2562047h)";
     return undefined;
 }
 
@@ -30,8 +30,8 @@ export function durationProblem(text: string): string | undefined {
     const go = goDurationProblem(text);
     if (go) return go;
     const ns = durationNs(text)!;
-    if (ns < NS_PER_MS) return `${text} is under 1ms, which Istio 1.3 refuses`;
-    if (ns % NS_PER_MS !== 0n) return `${text} is not whole milliseconds, which Istio 1.3 refuses`;
+    if (ns < NS_PER_MS) return "must be at least 1ms (Istio 1.3 refuses less)";
+    if (ns % NS_PER_MS !== 0n) return "must be whole milliseconds (Istio 1.3 refuses finer)";
     return undefined;
 }
 
