@@ -54,8 +54,13 @@ export function collectArtifacts(plan: Plan, invokes: ReadonlyArray<RecordedInvo
     }
     for (const inv of invokes) {
         if (inv.token !== "kubernetes:helm:template") continue;
-        const opts = JSON.parse(String(inv.args.jsonOpts)) as { chart: string; release_name?: string; values?: unknown };
-        out.push({ file: `helm/${safe(opts.release_name ?? opts.chart)}.values.yaml`, content: jsyaml.dump(redact(opts.values ?? {}), { noRefs: true }) });
+        const opts = JSON.parse(String(inv.args.jsonOpts)) as { chart?: string; path?: string; release_name?: string; values?: unknown };
+        const release = safe(opts.release_name ?? opts.chart ?? "chart");
+        out.push({ file: `helm/${release}.values.yaml`, content: jsyaml.dump(redact(opts.values ?? {}), { noRefs: true }) });
+        // A local chart as Helm gets it, byte for byte (when it is on this machine).
+        if (opts.path && fs.existsSync(path.join(opts.path, "Chart.yaml"))) {
+            for (const file of listFiles(opts.path)) out.push({ file: `helm/${release}/chart/${file}`, content: fs.readFileSync(path.join(opts.path, file), "utf8") });
+        }
     }
     return out;
 }
@@ -68,8 +73,11 @@ interface Manifest {
     readonly files: string[];
 }
 
-function filesUnder(dir: string): string[] {
-    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)).map((f) => path.join(e.name, f)) : [e.name]));
+function listFiles(dir: string, rel = ""): string[] {
+    return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
+        const child = rel ? `${rel}/${e.name}` : e.name;
+        return e.isDirectory() ? listFiles(dir, child) : e.isFile() ? [child] : [];
+    });
 }
 
 /**
@@ -83,7 +91,7 @@ export function prepareOutDir(dir: string, stack: string): void {
         return;
     }
     if (!fs.statSync(dir).isDirectory()) throw new Error(`--out ${dir}: not a directory`);
-    const present = filesUnder(dir);
+    const present = entriesUnder(dir);
     if (present.length === 0) return;
     let manifest: Manifest | undefined;
     try {
@@ -100,7 +108,24 @@ export function prepareOutDir(dir: string, stack: string): void {
     const foreign = present.filter((f) => !ours.has(path.normalize(f)));
     if (foreign.length) refuse(`holds files that are not part of the earlier plan (${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", …" : ""})`);
     for (const f of present) fs.rmSync(path.join(dir, f));
-    for (const e of fs.readdirSync(dir)) fs.rmSync(path.join(dir, e), { recursive: true });
+    removeEmptyDirs(dir);
+}
+
+/** Everything under dir that is not a directory (files, links), relative to it. */
+function entriesUnder(dir: string, rel = ""): string[] {
+    return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
+        const child = rel ? `${rel}/${e.name}` : e.name;
+        return e.isDirectory() ? entriesUnder(dir, child) : [child];
+    });
+}
+
+/** Removes the directories under dir, which must be empty by now (rmdir refuses anything else). */
+function removeEmptyDirs(dir: string): void {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (!e.isDirectory()) continue;
+        removeEmptyDirs(path.join(dir, e.name));
+        fs.rmdirSync(path.join(dir, e.name));
+    }
 }
 
 /** Writes the artifacts and the manifest into a directory that prepareOutDir accepted. */
