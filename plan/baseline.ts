@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { PROJECT_DIR } from "./project";
-import { Plan, SECRET_DIGEST_KEY_ENV } from "./run";
+import { offlineChartEnv, Plan, SECRET_DIGEST_KEY_ENV } from "./run";
 
 const CACHE_DIR = path.join(PROJECT_DIR, "node_modules", ".cache", "oslo-mesh", "revisions");
 const DONE = ".oslo-mesh-transpiled";
@@ -54,7 +54,7 @@ export function planAtRevision(ref: string, stack: string, digestKey: string): P
         cwd: dir,
         encoding: "utf8",
         maxBuffer: 256 * 1024 * 1024,
-        env: { ...process.env, KUBECONFIG: "", npm_lifecycle_event: "", [SECRET_DIGEST_KEY_ENV]: digestKey },
+        env: { ...process.env, ...offlineChartEnv(), KUBECONFIG: "", npm_lifecycle_event: "", [SECRET_DIGEST_KEY_ENV]: digestKey },
     });
     if (r.status !== 0) throw new Error(`--diff: the plan of ${ref} failed:\n${r.stderr}`);
     return parseOlderPlan(r.stdout, stack);

@@ -38,6 +38,18 @@ export interface PlanOptions {
     readonly configFile?: string;
 }
 
+/**
+ * The environment that makes a plan take the Istio chart offline from where this checkout's plan
+ * takes it; also handed to the plan of another revision (`--diff`), whose tree lies elsewhere,
+ * so that both plans record the same chart.
+ */
+export function offlineChartEnv(): Record<string, string> {
+    const env: Record<string, string> = { OSLO_MESH_OFFLINE: "1" };
+    const tagged = process.env.OSLO_MESH_ISTIO_TAGGED_CHART || (fs.existsSync(path.join(TAGGED_ISTIO_CHART, "Chart.yaml")) ? TAGGED_ISTIO_CHART : "");
+    if (tagged) env.OSLO_MESH_ISTIO_TAGGED_CHART = tagged;
+    return env;
+}
+
 /** Evaluates the program once. Call once per process: Pulumi's runtime state is global. */
 export async function runPlan(opts: PlanOptions): Promise<PlanRun> {
     const configFile = opts.configFile ?? path.join(PROJECT_DIR, `Pulumi.${opts.stack}.yaml`);
@@ -49,8 +61,7 @@ export async function runPlan(opts: PlanOptions): Promise<PlanRun> {
     // Offline: the program takes the Istio chart from the cache (or, beside a checkout with
     // ../shared, from the tagged chart there) and never from the network. Helm charts appear
     // with their values and their chart, but without their objects, which Helm renders at `pulumi up`.
-    process.env.OSLO_MESH_OFFLINE = "1";
-    if (!process.env.OSLO_MESH_ISTIO_TAGGED_CHART && fs.existsSync(path.join(TAGGED_ISTIO_CHART, "Chart.yaml"))) process.env.OSLO_MESH_ISTIO_TAGGED_CHART = TAGGED_ISTIO_CHART;
+    Object.assign(process.env, offlineChartEnv());
     const recorder = await startMockRuntime({ stack: opts.stack, preview: true, config, helm: () => [] });
     // Imported only now, so that it registers against the mocks. A ConfigError surfaces here.
     const started = process.hrtime.bigint();

@@ -9,6 +9,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { MANIFEST, prepareOutDir } from "../plan/artifacts";
 import { transpiledRevision } from "../plan/baseline";
+import { offlineChartEnv } from "../plan/run";
 import { parseArgs } from "../plan/args";
 import { settled, startMockRuntime } from "../plan/mocks";
 import { readStackFile } from "../plan/stackFile";
@@ -24,7 +25,7 @@ for (const stack of STACKS) void sharedPlan(stack);
 const treeRun = planInBackground(["--stack=staging"]);
 // The program from its TypeScript sources, transpiled file by file as ts-node does for `pulumi up`
 // (Pulumi.yaml), not from bin/: the tree `--diff` runs for a revision, here the working tree's.
-const fromTypeScript = runInBackground(process.execPath, [path.join(transpiledRevision(workingTreeCommit()), "plan", "cli.js"), "--stack", "prod", "--json"]);
+const fromTypeScript = runInBackground(process.execPath, [path.join(transpiledRevision(workingTreeCommit()), "plan", "cli.js"), "--stack", "prod", "--json"], { env: offlineChartEnv() });
 
 describe("plan: npm run plan", function () {
     this.timeout(180000);
@@ -273,11 +274,14 @@ describe("plan: the mock runtime and the example key", () => {
         const script = `
             const { startMockRuntime } = require(${JSON.stringify(path.join(bin, "plan", "mocks.js"))});
             const { readStackFile } = require(${JSON.stringify(path.join(bin, "plan", "stackFile.js"))});
-            startMockRuntime({ stack: "dev", preview: false, config: readStackFile(${JSON.stringify(path.join(PROJECT_DIR, "Pulumi.dev.yaml"))}) }).then((recorder) => {
-                try { require(${JSON.stringify(path.join(bin, "index.js"))}); console.log("registered"); }
-                catch (e) { console.log(JSON.stringify({ name: e.name, lines: e.lines, registered: recorder.resources.length })); }
+            startMockRuntime({ stack: "dev", preview: false, config: readStackFile(${JSON.stringify(path.join(PROJECT_DIR, "Pulumi.dev.yaml"))}) }).then(async (recorder) => {
+                try {
+                    const program = require(${JSON.stringify(path.join(bin, "index.js"))});
+                    await (typeof program === "function" ? program() : program);
+                    console.log("registered");
+                } catch (e) { console.log(JSON.stringify({ name: e.name, lines: e.lines, registered: recorder.resources.length })); }
             });`;
-        const r = spawnSync(process.execPath, ["-e", script], { cwd: PROJECT_DIR, encoding: "utf8", env: { ...process.env, KUBECONFIG: "" } });
+        const r = spawnSync(process.execPath, ["-e", script], { cwd: PROJECT_DIR, encoding: "utf8", env: { ...process.env, KUBECONFIG: "", OSLO_MESH_OFFLINE: "1" } });
         const result = JSON.parse(r.stdout) as { name: string; lines: string[]; registered: number };
         assert.strictEqual(result.name, "ConfigError", r.stderr);
         assert.strictEqual(result.lines.length, 1);
