@@ -13,7 +13,8 @@ export function shellQuote(s: string): string {
 
 const STRICT = "set -euo pipefail";
 
-const INCLUDE = /^# oslo-mesh:include ([\w.-]+)$/gm;
+// A fragment beside the script, or relative to it (e.g. ../verified-download.sh).
+const INCLUDE = /^# oslo-mesh:include ((?:\.\.\/)*[\w.-]+)$/gm;
 
 /**
  * The script at `file` with `readonly NAME=value` lines for every parameter, and every
