@@ -63,7 +63,10 @@ for f in admin.conf controller-manager.conf scheduler.conf; do
   if [ -f "${k8s}/${f}" ]; then cp -a "${k8s}/${f}" "${backup}/${f}"; fi
 done
 
-if ! kubeadm alpha certs renew all >"${work}/renew.log" 2>&1; then
+renew=(alpha certs renew all)
+# Before 1.15 kubeadm renews from a config; without one it looks the version up on the internet.
+if [ "${RENEWS_KUBECONFIGS}" != true ]; then renew+=(--config "${ROOT}${KUBEADM_CONFIG}"); fi
+if ! kubeadm "${renew[@]}" >"${work}/renew.log" 2>&1; then
   cat "${work}/renew.log" >&2
   fail "kubeadm alpha certs renew all exited non-zero; the previous files are in ${backup#"${ROOT}"}"
 fi
