@@ -28,6 +28,11 @@ const common = {
         // containerd 1.3 is validated with Kubernetes 1.15; this is Ubuntu 20.04's own build of it.
         containerdVersion: "1.3.3-0ubuntu2",
         cni: { manifestUrl: "https://docs.projectcalico.org/v3.10/manifests/calico.yaml" },
+        // Day 2 (components/kubernetes/day2/): one worker at a time; a snapshot every 6 hours,
+        // a week of them; certificates checked daily, renewed with 30 days to go.
+        upgrade: { maxParallelWorkers: 1, drainTimeout: "10m" },
+        etcdSnapshots: { schedule: "*-*-* 00/6:00:00", keep: 28 },
+        certificates: { schedule: "daily", renewBeforeDays: 30 },
     },
     istio: {
         version: "1.3.3",

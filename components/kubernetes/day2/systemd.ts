@@ -12,7 +12,7 @@ ExecStart=/usr/local/lib/oslo-mesh/${job}.sh`;
 }
 
 /** Its timer: on the schedule, and at boot for a run missed while the machine was off. */
-export function timerUnit(job: string, description: string, onCalendar: string): string {
+export function timerUnit(description: string, onCalendar: string): string {
     return `[Unit]
 Description=${description}
 

@@ -51,6 +51,6 @@ export function renderRenewalInstaller(action: "install" | "remove", nodeName: s
         NODE_NAME: nodeName,
         RENEW_SCRIPT: action === "install" ? renderRenewScript(nodeName, k8sVersion, c, env) : "",
         SERVICE_UNIT: serviceUnit("certificate-renewal", description),
-        TIMER_UNIT: timerUnit("certificate-renewal", description, c.schedule),
+        TIMER_UNIT: timerUnit(description, c.schedule),
     });
 }

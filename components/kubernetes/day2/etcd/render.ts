@@ -122,7 +122,7 @@ export function renderSnapshotInstaller(
         SNAPSHOT_SCRIPT: action === "install" ? renderSnapshotScript(self.name, c, env) : "",
         RESTORE_SCRIPT: action === "install" ? renderRestoreScript(self, members, env) : "",
         SERVICE_UNIT: serviceUnit("etcd-snapshot", description),
-        TIMER_UNIT: timerUnit("etcd-snapshot", description, c.schedule),
+        TIMER_UNIT: timerUnit(description, c.schedule),
     });
 }
 
