@@ -42,6 +42,7 @@ export const environment = config.environment;
 export const nodeAddresses = Object.fromEntries(nodes.map((n) => [n.nodeName, n.publicIp]));
 export const apiServer = cluster.endpoint;
 export const kubeconfig = cluster.kubeconfig;
+export const etcdBackupKeys = cluster.day2.etcdBackupKeys;
 export const istioCrds = istio.crds.size;
 export const meshCapacityNeeded = { vcpu: round(capacity.need.cpu), memoryMiB: Math.round(capacity.need.memoryMiB) };
 export const workerCapacity = { vcpu: round(capacity.allocatable.cpu), memoryMiB: Math.round(capacity.allocatable.memoryMiB) };

@@ -29,6 +29,7 @@ import {
     CRICTL_SUM_FILES_SINCE,
 } from "./render";
 import { splitEndpoint } from "./validate";
+import { ClusterDay2 } from "./day2";
 
 export interface KubeadmClusterArgs {
     /** The nodes as the vps component made them; the first control plane runs kubeadm init. */
@@ -50,6 +51,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     readonly provider: k8s.Provider;
     /** host:port of the API server. */
     readonly endpoint: pulumi.Output<string>;
+    /** Upgrades, etcd snapshots and certificate renewal (components/kubernetes/day2/). */
+    readonly day2: ClusterDay2;
 
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oslo-mesh:kubernetes:KubeadmCluster", name, {}, opts);
@@ -118,6 +121,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 
         // 3. The other nodes: admitted on the first control plane, joined, then watched until registered.
         const admitConfig = shape.apply(renderAdmitConfig);
+        const inCluster = new Map<KvmVps, pulumi.Resource>([[first, init]]);
         const join = (node: KvmVps, controlPlane: boolean, after: pulumi.Resource[]) => {
             const admit = converge(
                 `${node.nodeName}-admit`,
@@ -142,12 +146,14 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 { delete: bashCommand(renderLifecycleScript("remove", node.nodeName), { sudo: sudo(first) }) },
                 [joined],
             );
+            inCluster.set(node, registered);
             return registered;
         };
         // Control planes one at a time: concurrent control-plane joins fail on 1.15.0.
         let previous: pulumi.Resource[] = [];
         for (const cp of controlPlanes.slice(1)) previous = [join(cp, true, previous)];
         for (const w of workers) join(w, false, []);
+        this.day2 = new ClusterDay2(`${name}-day2`, { kubernetes: k, controlPlanes, workers, inCluster }, { parent: this });
 
         // 4. The kubeconfig, once the pod network is up. Its output never reaches a log.
         const kubeconfigCmd = converge(`${name}-kubeconfig`, first, renderKubeconfigScript(), { logging: "none" }, [cni], { additionalSecretOutputs: ["stdout"] });

@@ -68,3 +68,18 @@ export function kubeadmUpgradeCommands(target: string): { readonly controlPlane:
             return { controlPlane: ["upgrade", "node"], worker: ["upgrade", "node"] };
     }
 }
+
+/** The Kubernetes versions Istio 1.3 is tested with ("Istio 1.3 has been tested with Kubernetes 1.13, 1.14, 1.15"). */
+export const ISTIO_1_3_KUBERNETES_MINORS = ["1.13", "1.14", "1.15"];
+
+/**
+ * A warning when `version` leaves what Istio 1.3 is tested with, or undefined. Today the range
+ * this program installs equals Istio 1.3's, so it speaks only if the two ever part.
+ */
+export function istioSupportWarning(version: string, istioMinors: ReadonlyArray<string> = ISTIO_1_3_KUBERNETES_MINORS): string | undefined {
+    const m = /^(\d+\.\d+)\.\d+$/.exec(version);
+    if (!m || istioMinors.includes(m[1])) return undefined;
+    return `${VERSION_KEY}: Kubernetes ${version} is outside what Istio 1.3 is tested with (${istioMinors.join(", ")}); upgrade Istio first`;
+}
+
+const VERSION_KEY = "oslo-mesh:kubernetes.version";
