@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { INIT_CONFIG, renderRenewalInstaller, renderRenewScript } from "../components/kubernetes/day2/certificates/render";
+import { INIT_CONFIG, kubeconfigExpiryWarning, renderRenewalInstaller, renderRenewScript } from "../components/kubernetes/day2/certificates/render";
 import { Day2Sandbox, day2Sandbox, haveTools, makeCa, makeCert, secondsLeft } from "./day2.sandbox";
 
 const NODE = "prod-cp-1";
@@ -144,5 +144,15 @@ describe("day2: certificate renewal on real certificates", function () {
         const removed = sb.run(renderRenewalInstaller("remove", NODE, "1.15.12", CONFIG, { root: sb.root }));
         assert.strictEqual(removed.status, 0, removed.stderr);
         assert.ok(!fs.existsSync(sb.file("etc/systemd/system/oslo-mesh-certificate-renewal.timer")));
+    });
+
+    it("the stack's kubeconfig: a warning with the refresh command once its certificate is within the renewal window", () => {
+        controlPlane(sb, (f) => (f === "admin.conf" ? 20 : 200));
+        const urn = "urn:pulumi:prod::oslo-mesh::oslo-mesh:kubernetes:KubeadmCluster$command:remote:Command::prod-kubeconfig";
+        const stale = fs.readFileSync(sb.file("etc/kubernetes/admin.conf"), "utf8");
+        assert.match(kubeconfigExpiryWarning(stale, 30, urn)!, new RegExp(`expires on \\d{4}-\\d{2}-\\d{2} \\(19 days left\\).*pulumi up --replace '${urn.replace(/[$.]/g, "\\$&")}'`));
+        const r = run("1.15.12");
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.strictEqual(kubeconfigExpiryWarning(fs.readFileSync(sb.file("etc/kubernetes/admin.conf"), "utf8"), 30, urn), undefined, "the renewed admin.conf is good for a year");
     });
 });

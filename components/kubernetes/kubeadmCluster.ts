@@ -158,6 +158,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         // 4. The kubeconfig, once the pod network is up. Its output never reaches a log.
         const kubeconfigCmd = converge(`${name}-kubeconfig`, first, renderKubeconfigScript(), { logging: "none" }, [cni], { additionalSecretOutputs: ["stdout"] });
         this.kubeconfig = pulumi.secret(kubeconfigCmd.stdout);
+        this.day2.watchKubeconfig(kubeconfigCmd, k.certificates.renewBeforeDays);
         this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: this.kubeconfig, enableServerSideApply: false }, { parent: this });
         this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig });
     }

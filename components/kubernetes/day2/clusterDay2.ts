@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { bashCommand } from "../../shared/script";
 import { KvmVps } from "../../vps";
 import { KubernetesConfig } from "../render";
-import { renderRenewalInstaller } from "./certificates/render";
+import { kubeconfigExpiryWarning, renderRenewalInstaller } from "./certificates/render";
 import { parseBackupKey, renderSnapshotInstaller } from "./etcd/render";
 import { renderUpgradeScript, renderWorkerMaintenanceScript, upgradeOrder, UpgradeRole } from "./upgrade/render";
 import { VersionGate } from "./versionGate";
@@ -81,5 +81,16 @@ export class ClusterDay2 extends pulumi.ComponentResource {
         }
         this.etcdBackupKeys = pulumi.all(keys).apply((pairs) => Object.fromEntries(pairs.filter((p): p is [string, string] => p[1] !== undefined)));
         this.registerOutputs({ etcdBackupKeys: this.etcdBackupKeys });
+    }
+
+    /**
+     * Warns at `pulumi up` when the kubeconfig command's output, kept in the state since it last
+     * ran, holds a certificate the control planes have renewed (or are about to): the refresh path.
+     */
+    watchKubeconfig(kubeconfigCommand: command.remote.Command, renewBeforeDays: number): void {
+        pulumi.all([kubeconfigCommand.stdout, kubeconfigCommand.urn]).apply(([out, urn]) => {
+            const warning = out ? kubeconfigExpiryWarning(out, renewBeforeDays, urn) : undefined;
+            if (warning) pulumi.log.warn(warning, this);
+        });
     }
 }

@@ -1,4 +1,5 @@
 // Pure renders for certificate renewal on the control planes.
+import { X509Certificate } from "crypto";
 import * as path from "path";
 import { renderScript } from "../../../shared/script";
 import { ScriptEnv } from "../../render";
@@ -53,4 +54,19 @@ export function renderRenewalInstaller(action: "install" | "remove", nodeName: s
         SERVICE_UNIT: serviceUnit("certificate-renewal", description),
         TIMER_UNIT: timerUnit(description, c.schedule),
     });
+}
+
+/**
+ * A warning when the kubeconfig the stack hands out (read at the `pulumi up` that created it)
+ * holds a client certificate with fewer than `renewBeforeDays` left: by then the control planes
+ * have renewed theirs, and re-reading admin.conf hands out the new one. Undefined otherwise.
+ */
+export function kubeconfigExpiryWarning(kubeconfig: string, renewBeforeDays: number, kubeconfigUrn: string, now: Date = new Date()): string | undefined {
+    const b64 = /client-certificate-data:\s*(\S+)/.exec(kubeconfig)?.[1];
+    if (!b64) return undefined;
+    const cert = new X509Certificate(Buffer.from(b64, "base64"));
+    const expires = new Date(cert.validTo);
+    const daysLeft = (expires.getTime() - now.getTime()) / 86400_000;
+    if (daysLeft >= renewBeforeDays) return undefined;
+    return `the kubeconfig this stack hands out expires on ${expires.toISOString().slice(0, 10)} (${Math.max(0, Math.floor(daysLeft))} days left); the control planes renew their certificates before that: run \`pulumi up --replace '${kubeconfigUrn}'\` to hand out the renewed admin.conf`;
 }
