@@ -168,6 +168,26 @@ describe("day2: etcd snapshots and restore against a real etcd", function () {
         }
     });
 
+    it("copies each snapshot to the backup host, pinned by its host key, with the node's own key; a failed copy fails the run", () => {
+        const remote = path.join(sb.dir, "backup-host", "srv", "etcd");
+        const copyTo = { host: "backup.example.no", port: 2222, user: "backup", path: remote, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBackupHostKey" };
+        const install = sb.run(renderSnapshotInstaller("install", members[0], members, "1.15.12", { ...config, copyTo }, env));
+        assert.strictEqual(install.status, 0, install.stderr);
+        assert.match(install.stdout, /^backupKey=ssh-ed25519 \S+ oslo-mesh-etcd-backup@prod-cp-1$/m, "the node's public key, for etcdBackupKeys");
+        assert.strictEqual(fs.readFileSync(sb.file("etc/oslo-mesh/etcd-backup/known_hosts"), "utf8"), "[backup.example.no]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBackupHostKey\n");
+        const r = sb.run(snapshotScript());
+        assert.strictEqual(r.status, 0, r.stderr);
+        const newest = snapshots()[snapshots().length - 1];
+        assert.ok(fs.readFileSync(path.join(remote, newest)).equals(fs.readFileSync(path.join(sb.file(SNAPSHOT_DIR), newest))), "the same bytes on the backup host");
+        assert.ok(sb.calls().some((c) => c.startsWith(`ssh -i ${sb.root}/etc/oslo-mesh/etcd-backup/id_ed25519 -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=yes`)));
+        const down = sb.run(snapshotScript(), [], { FAKE_SSH_DOWN: "1" });
+        assert.notStrictEqual(down.status, 0);
+        assert.match(down.stderr, /was saved on prod-cp-1 but not copied to backup@backup\.example\.no:/);
+        assert.deepStrictEqual(fs.readdirSync(remote).filter((f) => f.endsWith(".part")), [], "no partial file on the backup host");
+        // Back to no copy for the tests after this one.
+        assert.strictEqual(sb.run(renderSnapshotInstaller("install", members[0], members, "1.15.12", config, env)).status, 0);
+    });
+
     it("remove takes the timer away and keeps the snapshots", () => {
         sb.clearCalls();
         const kept = snapshots();
