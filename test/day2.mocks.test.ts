@@ -97,6 +97,14 @@ describe("day2: upgrade order, version gate and jobs under mocks (3 control plan
         assert.ok(!names(recorder.byName("prod-worker-2-drain")).has("prod-worker-1-uncordon"));
     });
 
+    it("nothing of the bootstrap waits on a day-2 step: the cluster and its kubeconfig come first", () => {
+        const day2 = /-(upgrade|drain|uncordon|etcd-snapshots|certificate-renewal|kubernetes-version)$/;
+        for (const r of recorder.resources.filter((x) => x.custom && !day2.test(x.name))) {
+            const waiting = [...names(r)].filter((n) => day2.test(n));
+            assert.deepStrictEqual(waiting, [], `${r.name} waits on no day-2 step`);
+        }
+    });
+
     it("a version change does not replace the VMs or the joins: neither reads the version, and the joins update in place", () => {
         for (const n of [...CPS, ...WORKERS]) {
             assert.ok(!JSON.stringify(recorder.byName(`${n}-vm`).inputs).includes(cfg.kubernetes.version), `${n}-vm does not depend on the version`);
