@@ -9,7 +9,7 @@ const ACCEPTED = [
     "daily", "hourly", "weekly", "Monthly", "*-*-* 02:30:00", "*-*-* 00/6:00:00", "Mon..Fri 03:00", "Mon,Thu *-*-* 01:00",
     "Sat", "2027-01-01", "*-01,07-01 04:00", "*-*-1..7 05:00:30", "12:00 UTC", "*:0/15", "Sun *-*-* 23:59:59",
 ];
-const REFUSED = ["", "bogus", "daily 03:00", "*-*-* 24:00", "*-13-01", "*-*-* 02:60", "Funday", "*-*-* 1..", "*-*-* 03:00 Mars/Olympus", "every 6h", "*-*-* 05..01:00"];
+const REFUSED = ["Mon\n*-*-* 02:00", "daily\nExecStartPre=/bin/sh -c id", "Mon\t02:00", "", "bogus", "daily 03:00", "*-*-* 24:00", "*-13-01", "*-*-* 02:60", "Funday", "*-*-* 1..", "*-*-* 03:00 Mars/Olympus", "every 6h", "*-*-* 05..01:00"];
 
 describe("day2: config", () => {
     it("every schedule this program accepts, systemd accepts too; the refused ones systemd refuses as well", function () {

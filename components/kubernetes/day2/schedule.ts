@@ -48,6 +48,8 @@ function checkTime(text: string): string | undefined {
 
 /** Why `expr` is not an OnCalendar expression this program accepts, or undefined when it is. */
 export function onCalendarProblem(expr: string): string | undefined {
+    // It lands on one line of a unit file: a line break would start another directive.
+    if (/[^\S ]/.test(expr)) return `must be one line with its fields separated by spaces (a systemd OnCalendar expression, ${EXAMPLES})`;
     const tokens = expr.trim().split(/\s+/).filter(Boolean);
     if (tokens.length === 0) return `is empty; expected a systemd OnCalendar expression (${EXAMPLES})`;
     if (tokens.length === 1 && SHORTHANDS.includes(tokens[0].toLowerCase())) return undefined;
