@@ -21,7 +21,8 @@ describe("day2: config", () => {
         }
         for (const expr of REFUSED) {
             assert.ok(onCalendarProblem(expr), `${JSON.stringify(expr)} is refused`);
-            if (expr === "") continue;
+            // Empty, or several lines (refused for the unit file's sake, whatever systemd makes of them).
+            if (expr === "" || /[^\S ]/.test(expr)) continue;
             const r = spawnSync("systemd-analyze", ["calendar", expr], { encoding: "utf8" });
             assert.notStrictEqual(r.status, 0, `systemd refuses ${JSON.stringify(expr)} too`);
         }
