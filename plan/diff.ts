@@ -7,6 +7,7 @@
 // the resource's `replaceOnChanges` option, replaces the resource (`+-`); `deleteBeforeReplace`
 // removes the old one first. Any other input change of a command re-runs its `update` in place.
 import { diffLines } from "diff";
+import { describeUpgrade, UpgradeSummary } from "../components/kubernetes/day2/upgrade/summary";
 import { coveredBy } from "./propertyPaths";
 import { Plan, PlanResource } from "./run";
 
@@ -28,6 +29,8 @@ export interface PlanDiff {
     readonly added: PlanResource[];
     readonly removed: PlanResource[];
     readonly changed: ResourceChange[];
+    /** A change of kubernetes.version, as the upgrade it is (components/kubernetes/day2/upgrade/summary.ts). */
+    readonly upgrade?: UpgradeSummary;
 }
 
 const SECRET = /^\[secret(?::([0-9a-f]+))?\]$/;
@@ -103,6 +106,7 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
         added: [...h.values()].filter((r) => !b.has(r.urn)),
         removed: [...b.values()].filter((r) => !h.has(r.urn)),
         changed,
+        upgrade: describeUpgrade(base.resources, head.resources),
     };
 }
 
@@ -166,13 +170,17 @@ function showField(f: FieldChange): string[] {
 export function renderDiff(d: PlanDiff, title: string): string {
     const line = (mark: string, r: PlanResource, note = "") => `${mark} ${r.type}  ${r.name}${note}`;
     const out = [title];
+    if (d.upgrade) out.push(...d.upgrade.lines, "");
     for (const r of d.added) out.push(line("+", r));
     for (const r of d.removed) out.push(line("-", r));
     for (const c of d.changed) {
         const note = c.replacedBy.length
             ? `  (replaced: ${c.replacedBy.join(", ")} changed${c.resource.deleteBeforeReplace ? "; the old one is deleted first" : ""})`
             : "";
-        out.push(line(c.replacedBy.length ? "+-" : "~", c.resource, note), ...c.fields.flatMap(showField));
+        const mark = c.replacedBy.length ? "+-" : "~";
+        // An upgrade step's script changes with the version: the summary above says what it does.
+        if (d.upgrade?.urns.has(c.resource.urn)) out.push(`${line(mark, c.resource, note)}  (upgrade to ${d.upgrade.to}, see above)`);
+        else out.push(line(mark, c.resource, note), ...c.fields.flatMap(showField));
     }
     const replaced = d.changed.filter((c) => c.replacedBy.length).length;
     out.push(`${d.added.length} to add, ${d.changed.length - replaced} to change, ${replaced} to replace, ${d.removed.length} to remove`);
