@@ -1,15 +1,17 @@
 // The plan of the same stack at another git revision, for `--diff <git-ref>`: that revision's
 // tree, with its TypeScript transpiled to JavaScript beside it (as ts-node --transpile-only
 // would, file by file, with the revision's own compiler options), runs its own offline plan.
-// The transpiled tree is kept per commit in node_modules/.cache/oslo-mesh/revisions/, so
-// diffing several stacks against one revision transpiles it once.
+// The transpiled tree is kept per commit in .oslo-mesh/revisions/ (git ignores it), so
+// diffing several stacks against one revision transpiles it once. Not under node_modules:
+// Pulumi's closure serialization (a dynamic provider's code) would then `require` the tree's
+// modules by path instead of inlining them, and the two plans would differ in that alone.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { PROJECT_DIR } from "./project";
 import { offlineChartEnv, Plan, SECRET_DIGEST_KEY_ENV } from "./run";
 
-const CACHE_DIR = path.join(PROJECT_DIR, "node_modules", ".cache", "oslo-mesh", "revisions");
+const CACHE_DIR = path.join(PROJECT_DIR, ".oslo-mesh", "revisions");
 const DONE = ".oslo-mesh-transpiled";
 
 /** The directory of GIT-REF's tree with its TypeScript transpiled beside it (made once per commit). */
