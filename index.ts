@@ -39,6 +39,8 @@ for (const canary of config.canaries) {
 if (config.mesh.ingress) new IngressRoute("ingress", { ...mesh, ingress: config.mesh.ingress });
 
 export const environment = config.environment;
+// The policy pack reads these two to know which rules apply and which hosts the mesh covers.
+export const clusterDomain = config.kubernetes.clusterDomain;
 export const nodeAddresses = Object.fromEntries(nodes.map((n) => [n.nodeName, n.publicIp]));
 export const apiServer = cluster.endpoint;
 export const kubeconfig = cluster.kubeconfig;

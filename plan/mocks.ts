@@ -20,6 +20,8 @@ export interface RecordedResource {
     readonly dependsOn: string[];
     /** Inputs as the engine would receive them; secrets are `{SIG_KEY: SECRET_SIG, value}` objects. */
     readonly inputs: Record<string, unknown>;
+    /** The `additionalSecretOutputs` resource option (the policy rules read it). */
+    readonly additionalSecretOutputs?: string[];
 }
 
 export interface RecordedInvoke {
@@ -125,6 +127,7 @@ export async function startMockRuntime(opts: MockRuntimeOptions): Promise<MockRe
                     custom: req.getCustom(),
                     dependsOn: [...deps].sort(),
                     inputs: (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+                    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                 });
             }
             cb(err, resp);
@@ -141,6 +144,7 @@ interface RegisterRequest {
     getDependenciesList(): string[];
     getPropertydependenciesMap(): { forEach(f: (v: { getUrnsList(): string[] }) => void): void };
     getObject(): { toJavaScript(): unknown } | undefined;
+    getAdditionalsecretoutputsList(): string[];
 }
 
 /**

@@ -10,7 +10,22 @@ const PROJECT_DIR = path.resolve(__dirname, "..");
 /** The `config:` map of a committed Pulumi.<stack>.yaml as plain values (a fresh copy each call). */
 export function committedStackConfig(stack: string): Record<string, unknown> {
     const doc = jsyaml.load(fs.readFileSync(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
-    return JSON.parse(JSON.stringify(doc.config));
+    return JSON.parse(JSON.stringify(asPulumiReadsIt(doc.config)));
+}
+
+/**
+ * YAML's unquoted timestamps (`expires: 2026-03-31`) as the Pulumi CLI hands them to the program:
+ * yaml.v3 decodes them to time.Time and Pulumi passes on its String() form, "2026-03-31 00:00:00
+ * +0000 UTC" (sdk/go/common/resource/config/object.go at v3.248.0).
+ */
+export function asPulumiReadsIt(v: unknown): unknown {
+    if (v instanceof Date) {
+        const [day, time] = v.toISOString().replace(/\.?0*Z$/, "").split("T");
+        return `${day} ${time} +0000 UTC`;
+    }
+    if (Array.isArray(v)) return v.map(asPulumiReadsIt);
+    if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, asPulumiReadsIt(x)]));
+    return v;
 }
 
 /** Writes a config map as a Pulumi.<stack>.yaml-shaped file in a new temporary directory; returns its path. */
@@ -37,7 +52,7 @@ export function readStackFile(file: string): StackFileConfig {
     const secretKeys: string[] = [];
     for (const [key, value] of Object.entries(doc.config ?? {})) {
         let secret = false;
-        const replaced = replaceSecure(value, key, () => (secret = true));
+        const replaced = replaceSecure(asPulumiReadsIt(value), key, () => (secret = true));
         values[key] = typeof replaced === "string" ? replaced : JSON.stringify(replaced);
         if (secret) secretKeys.push(key);
     }

@@ -4,6 +4,7 @@
 import { capacityTable, meshCapacity } from "../components/istio/capacity";
 import { checkIstio } from "../components/istio/validate";
 import { checkKubernetes } from "../components/kubernetes/validate";
+import { checkExceptionOwners } from "../components/mesh/exceptionOwners";
 import { checkMesh } from "../components/mesh/validate";
 import { checkVps } from "../components/vps/validate";
 import { Problems } from "./problems";
@@ -19,6 +20,7 @@ export const validators: ReadonlyArray<Validator> = [
     { needs: ["kubernetes", "nodes", "vps"], check: checkKubernetes },
     { needs: ["istio"], check: checkIstio },
     { needs: ["environment", "mesh", "canaries", "istio"], check: checkMesh },
+    { needs: ["environment", "mesh"], check: checkExceptionOwners },
     // Undersized is an error in prod; elsewhere index.ts warns with the same table.
     {
         needs: ["environment", "istio", "nodes", "load"],

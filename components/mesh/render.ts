@@ -1,6 +1,7 @@
 // Pure renders of the mesh's Istio 1.3 objects from the stack config. For the same intent they
 // equal what Istio 1.3 publishes: the security chart's mesh-wide mTLS objects and the bookinfo
 // samples' routes (test/mesh.test.ts compares them field by field).
+import { EXCEPTION_EXPIRES, EXCEPTION_OWNER } from "../../policy/rules/annotations";
 import { StackConfig } from "../../stacks/schema";
 import { AUTHENTICATION_API_VERSION, PolicySpec } from "./crds/authentication";
 import { DestinationRuleSpec, GatewaySpec, HTTPRoute, NETWORKING_API_VERSION, ObjectMeta, VirtualServiceSpec } from "./crds/networking";
@@ -21,8 +22,14 @@ export const ROOT_NAMESPACE = "istio-system";
 
 const networking = <S>(kind: string, metadata: ObjectMeta, spec: S): MeshObject<S> => ({ apiVersion: NETWORKING_API_VERSION, kind, metadata, spec });
 const authentication = (kind: string, metadata: ObjectMeta, spec: PolicySpec): MeshObject<PolicySpec> => ({ apiVersion: AUTHENTICATION_API_VERSION, kind, metadata, spec });
-const tlsRule = (name: string, host: string, mode: "ISTIO_MUTUAL" | "DISABLE") =>
-    networking<DestinationRuleSpec>("DestinationRule", { name, namespace: ROOT_NAMESPACE }, { host, trafficPolicy: { tls: { mode } } });
+const tlsRule = (name: string, host: string, mode: "ISTIO_MUTUAL" | "DISABLE", annotations?: Record<string, string>) =>
+    networking<DestinationRuleSpec>("DestinationRule", { name, namespace: ROOT_NAMESPACE, ...(annotations ? { annotations } : {}) }, { host, trafficPolicy: { tls: { mode } } });
+
+/** An exception's owner and expiry, stamped on its objects for the policy pack (policy/rules/mtls.ts). */
+function exceptionAnnotations(e: MtlsConfig["exceptions"][number]): Record<string, string> | undefined {
+    const a = { ...(e.owner !== undefined ? { [EXCEPTION_OWNER]: e.owner } : {}), ...(e.expires !== undefined ? { [EXCEPTION_EXPIRES]: e.expires } : {}) };
+    return Object.keys(a).length ? a : undefined;
+}
 
 /**
  * Mesh-wide mTLS as Istio 1.3's security chart renders it: STRICT is the MeshPolicy `default`
@@ -39,13 +46,15 @@ export function renderMeshMtls(mtls: MtlsConfig, clusterDomain: string): MeshObj
         objects.push(tlsRule("default", "*.local", "ISTIO_MUTUAL"), tlsRule("api-server", `kubernetes.default.svc.${clusterDomain}`, "DISABLE"));
     }
     for (const e of mtls.exceptions) {
+        const annotations = exceptionAnnotations(e);
+        const meta = (name: string) => ({ name, namespace: e.namespace, ...(annotations ? { annotations } : {}) });
         if (e.service === undefined) {
             // A namespace-wide policy must be named `default`.
-            objects.push(authentication("Policy", { name: "default", namespace: e.namespace }, {}));
-            objects.push(tlsRule(`mtls-exception-${e.namespace}`, `*.${e.namespace}.svc.${clusterDomain}`, "DISABLE"));
+            objects.push(authentication("Policy", meta("default"), {}));
+            objects.push(tlsRule(`mtls-exception-${e.namespace}`, `*.${e.namespace}.svc.${clusterDomain}`, "DISABLE", annotations));
         } else {
-            objects.push(authentication("Policy", { name: `mtls-exception-${e.service}`, namespace: e.namespace }, { targets: [{ name: e.service }] }));
-            objects.push(tlsRule(`mtls-exception-${e.namespace}-${e.service}`, `${e.service}.${e.namespace}.svc.${clusterDomain}`, "DISABLE"));
+            objects.push(authentication("Policy", meta(`mtls-exception-${e.service}`), { targets: [{ name: e.service }] }));
+            objects.push(tlsRule(`mtls-exception-${e.namespace}-${e.service}`, `${e.service}.${e.namespace}.svc.${clusterDomain}`, "DISABLE", annotations));
         }
     }
     return objects;
