@@ -26,7 +26,9 @@ export function plainProps(value: unknown): unknown {
         }
     };
     if (Array.isArray(value)) return Array.from({ length: value.length }, (_, i) => read(i));
-    if (value.constructor !== Object) return value; // assets and archives stay as they are
+    // Assets and archives stay as they are. (Not `value.constructor`: the proxy would wrap it.)
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return value;
     return Object.fromEntries(Object.keys(value).map((k) => [k, read(k)]));
 }
 
