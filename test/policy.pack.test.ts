@@ -53,13 +53,15 @@ class Pack {
         private readonly client: AnalyzerClient,
     ) {}
 
-    /** Starts policy/ as Pulumi's policy host does: a process that prints its port and serves. */
+    /**
+     * Starts policy/ with Pulumi's own policy runner (@pulumi/pulumi's cmd/run-policy-pack, what the
+     * Node.js language host runs for `--policy-pack`): TypeScript compiled with type checking, the
+     * pack printing its port and serving. No engine is listening at the address it is given; the
+     * pack only talks to it to log.
+     */
     static async start(): Promise<Pack> {
-        const proc = spawn(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), "index.ts"], {
-            cwd: POLICY_DIR,
-            env: { ...process.env, TS_NODE_PROJECT: path.join(POLICY_DIR, "tsconfig.json") },
-            stdio: ["ignore", "pipe", "pipe"],
-        });
+        const runner = path.join(PROJECT_DIR, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack");
+        const proc = spawn(process.execPath, [runner, "127.0.0.1:1", "."], { cwd: POLICY_DIR, stdio: ["ignore", "pipe", "pipe"] });
         let stderr = "";
         proc.stderr!.on("data", (d) => (stderr += d));
         const port = await new Promise<string>((resolve, reject) => {
