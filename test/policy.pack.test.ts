@@ -85,38 +85,30 @@ class Pack {
     }
 
     analyze(r: Pick<RecordedResource, "urn" | "type" | "name" | "inputs" | "additionalSecretOutputs">): Promise<Diagnostic[]> {
-        const req = new analyzer.AnalyzeRequest();
-        req.setUrn(r.urn);
-        req.setType(r.type);
-        req.setName(r.name);
-        req.setProperties(Struct.fromJavaScript(r.inputs as never));
-        req.setOptions(options(r.additionalSecretOutputs));
+        const req = describeResource(new analyzer.AnalyzeRequest(), r);
         return new Promise((resolve, reject) => this.client.analyze(req, (e, resp) => (e ? reject(e) : resolve(diagnostics(resp)))));
     }
 
     analyzeStack(resources: Array<Pick<RecordedResource, "urn" | "type" | "name" | "inputs" | "additionalSecretOutputs">>): Promise<Diagnostic[]> {
         const req = new analyzer.AnalyzeStackRequest();
-        req.setResourcesList(
-            resources.map((r) => {
-                const a = new analyzer.AnalyzerResource();
-                a.setUrn(r.urn);
-                a.setType(r.type);
-                a.setName(r.name);
-                // Stack policies get each resource's planned outputs; in a preview, what the
-                // program's Kubernetes objects and commands declared (their inputs) is in them.
-                a.setProperties(Struct.fromJavaScript(r.inputs as never));
-                a.setOptions(options(r.additionalSecretOutputs));
-                return a;
-            }),
-        );
+        // Stack policies get each resource's planned outputs; in a preview, what the program's
+        // Kubernetes objects and commands declared (their inputs) is in them.
+        req.setResourcesList(resources.map((r) => describeResource(new analyzer.AnalyzerResource(), r)));
         return new Promise((resolve, reject) => this.client.analyzeStack(req, (e, resp) => (e ? reject(e) : resolve(diagnostics(resp)))));
     }
 }
 
-function options(secretOutputs: ReadonlyArray<string> | undefined): analyzer.AnalyzerResourceOptions {
+type Described = analyzer.AnalyzeRequest | analyzer.AnalyzerResource;
+
+function describeResource<T extends Described>(msg: T, r: Pick<RecordedResource, "urn" | "type" | "name" | "inputs" | "additionalSecretOutputs">): T {
+    msg.setUrn(r.urn);
+    msg.setType(r.type);
+    msg.setName(r.name);
+    msg.setProperties(Struct.fromJavaScript(r.inputs as never));
     const o = new analyzer.AnalyzerResourceOptions();
-    o.setAdditionalsecretoutputsList([...(secretOutputs ?? [])]);
-    return o;
+    o.setAdditionalsecretoutputsList([...(r.additionalSecretOutputs ?? [])]);
+    msg.setOptions(o);
+    return msg;
 }
 
 function diagnostics(resp: analyzer.AnalyzeResponse): Diagnostic[] {
