@@ -224,6 +224,23 @@ export const sections = {
                     retryOn: z.string().optional(),
                 })
                 .optional(),
+            /** Promotion step by step by `npm run canary`, gated on Istio's metrics; rules in canary/validate.ts. */
+            progression: z
+                .strictObject({
+                    /** The canary subset; the other subset is the stable one. Default: the last of `subsets`. */
+                    subset: dnsLabel.optional(),
+                    /** The canary's weights, rising, ending at 100, e.g. [10, 25, 50, 100]. */
+                    steps: z.array(z.number()),
+                    /** How long each step must serve before the next; also the analysis window. */
+                    hold: duration,
+                    /** Percent of the canary's requests that must not be 5xx. */
+                    minSuccessRate: z.number(),
+                    /** Highest 99th percentile of the canary's request duration. */
+                    maxP99: duration,
+                    /** Requests the canary must have served in the window for any verdict. */
+                    minRequests: z.number(),
+                })
+                .optional(),
         }),
     ),
     /** The expected load, for the mesh capacity check. */

@@ -1,6 +1,7 @@
 // Each component's cross-key rules, and the config sections each one reads.
 // A rule runs only when its sections passed the schema, so one broken section
 // does not hide the problems of the others.
+import { checkProgression } from "../canary/validate";
 import { capacityTable, meshCapacity } from "../components/istio/capacity";
 import { checkIstio } from "../components/istio/validate";
 import { checkKubernetes } from "../components/kubernetes/validate";
@@ -21,6 +22,7 @@ export const validators: ReadonlyArray<Validator> = [
     { needs: ["istio"], check: checkIstio },
     { needs: ["environment", "mesh", "canaries", "istio"], check: checkMesh },
     { needs: ["environment", "mesh"], check: checkExceptionOwners },
+    { needs: ["canaries", "istio"], check: checkProgression },
     // Undersized is an error in prod; elsewhere index.ts warns with the same table.
     {
         needs: ["environment", "istio", "nodes", "load"],
