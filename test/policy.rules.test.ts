@@ -144,11 +144,15 @@ describe("policy rule virtualservice-routes", () => {
 });
 
 describe("policy rule canary-progression (advisory)", () => {
-    const stamped = (weights: Record<string, number>) => {
-        const { vs } = canary({ ...reviews, weights });
-        (vs.props as any).metadata.annotations = { [PROGRESSION_STEPS]: "10,25,50,100", [PROGRESSION_SUBSET]: "v2" };
-        return vs;
-    };
+    const progression = { steps: [10, 25, 50, 100], hold: "10m", minSuccessRate: 99, maxP99: "500ms", minRequests: 100 };
+    const stamped = (weights: Record<string, number>) => canary({ ...reviews, weights, progression }).vs;
+
+    it("the program stamps a canary's route with its steps and its canary subset (by default the last)", () => {
+        assert.deepStrictEqual((stamped({ v1: 90, v2: 10 }).props as any).metadata.annotations, { [PROGRESSION_STEPS]: "10,25,50,100", [PROGRESSION_SUBSET]: "v2" });
+        const v1First = canary({ ...reviews, progression: { ...progression, subset: "v1" } }).vs;
+        assert.strictEqual((v1First.props as any).metadata.annotations[PROGRESSION_SUBSET], "v1");
+        assert.strictEqual((canary().vs.props as any).metadata.annotations, undefined, "no progression, no stamp");
+    });
 
     it("passes a weight that is one of the steps, a promotion to 100, and a rollback to 0", () => {
         for (const w of [10, 25, 100, 0]) assert.deepStrictEqual(violations(canaryProgression, [stamped({ v1: 100 - w, v2: w })]), [], `v2 at ${w}`);

@@ -1,7 +1,7 @@
 // Pure renders of the mesh's Istio 1.3 objects from the stack config. For the same intent they
 // equal what Istio 1.3 publishes: the security chart's mesh-wide mTLS objects and the bookinfo
 // samples' routes (test/mesh.test.ts compares them field by field).
-import { EXCEPTION_EXPIRES, EXCEPTION_OWNER } from "../../policy/rules/annotations";
+import { EXCEPTION_EXPIRES, EXCEPTION_OWNER, PROGRESSION_STEPS, PROGRESSION_SUBSET } from "../../policy/rules/annotations";
 import { StackConfig } from "../../stacks/schema";
 import { AUTHENTICATION_API_VERSION, PolicySpec } from "./crds/authentication";
 import { DestinationRuleSpec, GatewaySpec, HTTPRoute, NETWORKING_API_VERSION, ObjectMeta, VirtualServiceSpec } from "./crds/networking";
@@ -93,8 +93,15 @@ export function renderCanary(c: CanaryConfig, mtlsMode: MtlsConfig["mode"]): { d
         route: weighted.map((s) => ({ destination: { host: c.service, subset: s.name }, ...(weighted.length > 1 ? { weight: c.weights[s.name] } : {}) })),
         ...limits,
     });
-    const virtualService = networking<VirtualServiceSpec>("VirtualService", { name: c.service, namespace: c.namespace }, { hosts: [c.service], http });
+    const virtualService = networking<VirtualServiceSpec>("VirtualService", { name: c.service, namespace: c.namespace, ...progressionAnnotations(c) }, { hosts: [c.service], http });
     return { destinationRule, virtualService };
+}
+
+/** A progression's steps and canary subset (as `npm run canary` picks it), stamped on the route for the policy pack (policy/rules/routes.ts). */
+function progressionAnnotations(c: CanaryConfig): { annotations?: Record<string, string> } {
+    if (!c.progression) return {};
+    const subset = c.progression.subset ?? c.subsets[c.subsets.length - 1]?.name ?? "";
+    return { annotations: { [PROGRESSION_STEPS]: c.progression.steps.join(","), [PROGRESSION_SUBSET]: subset } };
 }
 
 /** The ingress: a Gateway on Istio's ingress gateway and the VirtualService that sends its hosts to the service. */
