@@ -88,11 +88,17 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
     return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Objects merge key by key; anything else in `over` replaces what is in `base`. */
+/**
+ * Objects merge key by key; anything else in `over` replaces what is in `base`. Only own keys
+ * are read and keys are defined, never assigned, so a key such as `__proto__` or `constructor`
+ * can neither read nor set a prototype (the loader also refuses them before merging).
+ */
 export function deepMerge(base: unknown, over: unknown): unknown {
     if (over === undefined) return base;
     if (!isPlainObject(base) || !isPlainObject(over)) return over;
-    const out: Record<string, unknown> = { ...base };
-    for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+    const out: Record<string, unknown> = {};
+    const define = (k: string, v: unknown) => Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    for (const k of Object.keys(base)) define(k, base[k]);
+    for (const k of Object.keys(over)) define(k, deepMerge(Object.hasOwn(base, k) ? base[k] : undefined, over[k]));
     return out;
 }

@@ -8,6 +8,8 @@ export type Path = ReadonlyArray<string | number>;
 export interface Problem {
     readonly path: Path;
     readonly message: string;
+    /** Where, when it is not a key under `oslo-mesh:` (a key of another namespace, or a place in the stack file). */
+    readonly at?: string;
 }
 
 /** `oslo-mesh:canaries[0].weights` for ["canaries", 0, "weights"]. */
@@ -21,7 +23,26 @@ export function formatPath(path: Path): string {
 }
 
 export function formatProblem(p: Problem): string {
-    return `${formatPath(p.path)}: ${p.message}`;
+    return `${p.at ?? formatPath(p.path)}: ${p.message}`;
+}
+
+/** How much of a value a message may show: enough to recognise it, never a whole blob (or a secret pasted in the wrong key). */
+export const SHOWN_CHARS = 40;
+
+/**
+ * A config value as a message shows it: JSON-quoted, control characters escaped, and cut to
+ * its first SHOWN_CHARS characters. Never use it for a value of a secret key.
+ */
+export function show(value: unknown): string {
+    if (typeof value === "string") {
+        const head = value.length > SHOWN_CHARS ? `${value.slice(0, SHOWN_CHARS)}` : value;
+        const quoted = JSON.stringify(head).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+        return value.length > SHOWN_CHARS ? `${quoted}… (${value.length} characters)` : quoted;
+    }
+    if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value);
+    if (Array.isArray(value)) return "a list";
+    if (typeof value === "object") return "an object";
+    return typeof value;
 }
 
 /**
@@ -47,5 +68,9 @@ export class Problems {
     readonly list: Problem[] = [];
     add(path: Path, message: string): void {
         this.list.push({ path, message });
+    }
+    /** A problem with a key outside `oslo-mesh:` or with the stack file itself. */
+    addAt(at: string, message: string): void {
+        this.list.push({ path: [], message, at });
     }
 }

@@ -2,11 +2,24 @@
 // Structure and types live here (zod); rules that relate several keys live in
 // each component's validate.ts, so every rule sits next to the code that relies on it.
 import { z } from "zod";
+import {
+    canonicalCidrV4,
+    debianVersion,
+    dnsLabel,
+    dnsName,
+    downloadUrl,
+    endpoint,
+    interfaceName,
+    ipv4,
+    kernelArg,
+    libvirtName,
+    posixUser,
+    releaseVersion,
+    sshHost,
+} from "./grammar";
 
-/** A lowercase DNS-1123 label: node, namespace, service and subset names. */
-const dnsLabel = z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS-1123 label (lowercase letters, digits and '-', at most 63)");
+/** What a VM may be given: q35's max_cpus in QEMU 2.8 to 8.0 (hw/i386/pc_q35.c), 1 TiB of memory, a 64 TiB disk. */
+export const NODE_LIMITS = { vcpus: 288, memoryMiB: 1024 * 1024, diskGiB: 64 * 1024 } as const;
 
 /** Durations as Istio and Go parse them (time.ParseDuration): 500ms, 2s, 1.5m, 1h. */
 export const duration = z
@@ -48,7 +61,9 @@ export const sections = {
     region: z.enum(["oslo"]),
     /** The admin account on every node and hypervisor. */
     ssh: z.strictObject({
-        user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a POSIX user name"),
+        /** Created by cloud-init on every node; not root, whose SSH login cloud-init's disable_root turns off. */
+        user: posixUser.refine((u) => u !== "root", "must not be root: cloud-init's disable_root refuses SSH logins as root; name the admin account"),
+        /** One OpenSSH public key line (checked in components/vps/validate.ts). */
         publicKey: z.string().min(1),
         /** Secret. Without it the SSH agent ($SSH_AUTH_SOCK) is used. */
         privateKey: z.string().min(1).optional(),
@@ -57,69 +72,74 @@ export const sections = {
     vps: z.strictObject({
         driver: z.enum(["libvirt", "inventory"]),
         image: z.strictObject({
-            url: z.url(),
+            url: downloadUrl,
             /** Extra kernel arguments set by cloud-init (cgroup v1 for kubelet < 1.25). */
-            kernelArgs: z.array(z.string().min(1)),
+            kernelArgs: z.array(kernelArg).max(32),
         }),
-        hypervisors: z.array(
-            z.strictObject({
-                name: dnsLabel,
-                /** SSH address of the hypervisor; absent means this machine's own libvirt. */
-                host: z.string().min(1).optional(),
-                user: z.string().min(1),
-                port: z.number().int().min(1).max(65535),
-                /** libvirt storage pool on NVMe (logical volume group or dir pool). */
-                pool: z.string().min(1),
-                /** libvirt network for DHCP addressing (dev). */
-                network: z.string().min(1).optional(),
-                /** Host bridge for static public addressing (staging, prod). */
-                bridge: z.string().min(1).optional(),
-                subnet: z.cidrv4().optional(),
-                gateway: z.ipv4().optional(),
-                nameservers: z.array(z.ipv4()),
-            }),
-        ),
+        hypervisors: z
+            .array(
+                z.strictObject({
+                    name: dnsLabel,
+                    /** SSH address of the hypervisor; absent means this machine's own libvirt. */
+                    host: sshHost.optional(),
+                    user: posixUser,
+                    port: z.number().int().min(1).max(65535),
+                    /** libvirt storage pool on NVMe (logical volume group or dir pool). */
+                    pool: libvirtName,
+                    /** libvirt network for DHCP addressing (dev). */
+                    network: libvirtName.optional(),
+                    /** Host bridge for static public addressing (staging, prod). */
+                    bridge: interfaceName.optional(),
+                    subnet: canonicalCidrV4.optional(),
+                    gateway: ipv4.optional(),
+                    nameservers: z.array(ipv4).max(8),
+                }),
+            )
+            .max(64),
     }),
     /** The machines of the cluster. */
-    nodes: z.array(
-        z.strictObject({
-            name: dnsLabel,
-            role: z.enum(["control-plane", "worker"]),
-            /** libvirt driver: the hypervisor that hosts it (control planes are spread when omitted). */
-            hypervisor: dnsLabel.optional(),
-            /** Public IPv4: static address (libvirt on a bridge) or the existing VPS (inventory). */
-            ip: z.ipv4().optional(),
-            /** Address for cluster traffic when it differs from the public one. */
-            privateIp: z.ipv4().optional(),
-            vcpus: z.number().int().min(1).max(128).default(2),
-            memoryMiB: z.number().int().min(512).default(4096),
-            diskGiB: z.number().int().min(1).default(40),
-        }),
-    ),
+    nodes: z
+        .array(
+            z.strictObject({
+                name: dnsLabel,
+                role: z.enum(["control-plane", "worker"]),
+                /** libvirt driver: the hypervisor that hosts it (control planes are spread when omitted). */
+                hypervisor: dnsLabel.optional(),
+                /** Public IPv4: static address (libvirt on a bridge) or the existing VPS (inventory). */
+                ip: ipv4.optional(),
+                /** Address for cluster traffic when it differs from the public one. */
+                privateIp: ipv4.optional(),
+                vcpus: z.number().int().min(1).max(NODE_LIMITS.vcpus).default(2),
+                memoryMiB: z.number().int().min(512).max(NODE_LIMITS.memoryMiB).default(4096),
+                diskGiB: z.number().int().min(1).max(NODE_LIMITS.diskGiB).default(40),
+            }),
+        )
+        .max(1000),
     kubernetes: z.strictObject({
-        version: z.string().min(1),
-        podCidr: z.cidrv4(),
-        serviceCidr: z.cidrv4(),
-        clusterDomain: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, "must be a DNS domain"),
+        /** Exactly X.Y.Z: it becomes part of download URLs and of kubeadm's kubernetesVersion. */
+        version: releaseVersion,
+        podCidr: canonicalCidrV4,
+        serviceCidr: canonicalCidrV4,
+        clusterDomain: dnsName,
         /** host[:port] of the API server: a control-plane node's IP or a DNS name; defaults to the first control plane. */
-        controlPlaneEndpoint: z.string().min(1).optional(),
+        controlPlaneEndpoint: endpoint.optional(),
         /** CIDRs allowed to reach SSH and the API server. */
-        adminCidrs: z.array(z.string()).min(1),
+        adminCidrs: z.array(canonicalCidrV4).min(1).max(64),
         /** Base of the release binaries (official: https://dl.k8s.io); a mirror for air-gapped sites. */
-        downloadBaseUrl: z.url(),
+        downloadBaseUrl: downloadUrl,
         /** Base of the GitHub release downloads (crictl, CNI plugins); a mirror for air-gapped sites. */
-        githubBaseUrl: z.url(),
+        githubBaseUrl: downloadUrl,
         /** cri-tools release of crictl, e.g. 1.23.0. */
-        crictlVersion: z.string().regex(/^\d+\.\d+\.\d+$/, "must be a version such as 1.15.0"),
+        crictlVersion: releaseVersion,
         /** The crictl tarball's sha256, from its release notes; needed for releases before 1.23, which publish no checksum file. */
         crictlSha256: z.string().regex(/^[a-f0-9]{64}$/, "must be a sha256 in hex").optional(),
         /** containernetworking/plugins release, e.g. 0.7.5. */
-        cniPluginsVersion: z.string().regex(/^\d+\.\d+\.\d+$/, "must be a version such as 0.7.5"),
+        cniPluginsVersion: releaseVersion,
         /** The Ubuntu package version of containerd, held at that version. */
-        containerdVersion: z.string().min(1),
+        containerdVersion: debianVersion,
         cni: z.strictObject({
             /** The Calico manifest applied after kubeadm init. */
-            manifestUrl: z.url(),
+            manifestUrl: downloadUrl,
             /** Its sha256; without it the manifest is applied unverified, with a warning. */
             manifestSha256: z.string().regex(/^[a-f0-9]{64}$/, "must be a sha256 in hex").optional(),
         }),
@@ -260,6 +280,3 @@ export const sections = {
 export type Sections = typeof sections;
 export type SectionName = keyof Sections;
 export type StackConfig = { [K in SectionName]: z.output<Sections[K]> };
-
-/** Keys whose value is a Pulumi secret wherever it comes from. */
-export const secretPaths: ReadonlyArray<ReadonlyArray<string>> = [["ssh", "privateKey"]];

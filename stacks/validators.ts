@@ -18,7 +18,7 @@ export interface Validator {
 
 export const validators: ReadonlyArray<Validator> = [
     { needs: ["environment", "ssh", "vps", "nodes"], check: checkVps },
-    { needs: ["kubernetes", "nodes", "vps"], check: checkKubernetes },
+    { needs: ["environment", "kubernetes", "nodes", "vps"], check: checkKubernetes },
     { needs: ["istio"], check: checkIstio },
     { needs: ["environment", "mesh", "canaries", "istio"], check: checkMesh },
     { needs: ["environment", "mesh"], check: checkExceptionOwners },

@@ -2,7 +2,7 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { committedStackConfig, writeTempStackFile } from "../plan/stackFile";
+import { committedStackConfig, pulumiView, writeTempStackFile } from "../plan/stackFile";
 import { parseStackConfig } from "../stacks/load";
 import { Problem, formatProblem } from "../stacks/problems";
 import { StackConfig } from "../stacks/schema";
@@ -14,19 +14,21 @@ export const TEST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMiEKnALii5T
 /** The `config:` map of a committed Pulumi.<stack>.yaml, as plain values (a fresh copy). */
 export const stackFileConfig = committedStackConfig;
 
-/** Pulumi's view of a config map: every value a string, structured ones as JSON. */
-export function asPulumiValues(config: Record<string, unknown>): Record<string, string> {
-    return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-}
-
-/** Problems (as `path: message` lines) of a config map for a stack, with no Pulumi runtime involved. */
+/**
+ * Problems (as `path: message` lines) of a config map (a stack file's `config:`) for a stack, with
+ * no Pulumi runtime involved: the map is handed over as the Pulumi CLI would (plan/stackFile.ts
+ * pulumiView: `secure:` values become secret placeholders), plus `secretKeys` marked secret.
+ */
 export function problemsOf(stack: string, config: Record<string, unknown>, secretKeys: string[] = []): string[] {
-    const { problems } = parseStackConfig(stack, { values: asPulumiValues(config), isSecret: (k) => secretKeys.includes(k) });
+    const view = pulumiView(config);
+    const secret = new Set([...view.secretKeys, ...secretKeys]);
+    const { problems } = parseStackConfig(stack, { values: view.values, isSecret: (k) => secret.has(k) });
     return problems.map((p: Problem) => formatProblem(p));
 }
 
 export function parsedConfig(stack: string, config: Record<string, unknown>): StackConfig {
-    const { config: parsed, problems } = parseStackConfig(stack, { values: asPulumiValues(config), isSecret: () => false });
+    const view = pulumiView(config);
+    const { config: parsed, problems } = parseStackConfig(stack, { values: view.values, isSecret: (k) => view.secretKeys.includes(k) });
     if (!parsed) throw new Error(`config has problems:\n${problems.map(formatProblem).join("\n")}`);
     return parsed;
 }

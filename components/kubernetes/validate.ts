@@ -1,6 +1,7 @@
 // Rules for the Kubernetes settings that relate several keys.
 import * as semver from "semver";
-import { Problems } from "../../stacks/problems";
+import { ENDPOINT } from "../../stacks/grammar";
+import { Problems, show } from "../../stacks/problems";
 import { StackConfig } from "../../stacks/schema";
 import { Cidr, cidrContains, cidrsOverlap, isIp, parseCidr } from "../shared/net";
 
@@ -10,6 +11,23 @@ export const SUPPORTED_KUBERNETES = ">=1.13.0 <1.16.0";
 export const LIBVIRT_DEFAULT_NETWORK_CIDR = "192.168.122.0/24";
 
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
+
+/**
+ * kubeadm 1.13-1.15 starts kube-controller-manager with --allocate-node-cidrs and, for IPv4,
+ * --node-cidr-mask-size=24 (cmd/kubeadm/app/phases/controlplane/manifests.go, calcNodeCidrSize):
+ * every node takes a /24 of the pod CIDR, and past the last one new nodes get none
+ * (pkg/controller/nodeipam/ipam/cidrset: maxCIDRs = 1 << (24 - prefix)).
+ */
+export const NODE_POD_CIDR_PREFIX = 24;
+/**
+ * kube-apiserver refuses a service range of more than 2^20 addresses ("specified
+ * --service-cluster-ip-range is too large": bits-ones > 20, cmd/kube-apiserver/app/options/validation.go),
+ * and kubeadm needs its tenth address for cluster DNS (MinimumAddressesInServiceSubnet = 10,
+ * cmd/kubeadm/app/constants/constants.go): so /12 to /28.
+ */
+export const SERVICE_CIDR_PREFIX = { min: 12, max: 28 } as const;
+/** prod: an admin CIDR wider than this lets a large part of the internet at SSH and the API server. */
+export const PROD_ADMIN_CIDR_MIN_PREFIX = 8;
 
 /** The CIDR a hypervisor's nodes get their addresses in: its subnet, or libvirt's default network. */
 export function hypervisorCidr(h: Pick<StackConfig["vps"]["hypervisors"][number], "subnet" | "network">): string | undefined {
@@ -22,16 +40,17 @@ export function nodeCidrs(cfg: Pick<StackConfig, "vps" | "nodes">): string[] {
     return [...new Set(cfg.vps.hypervisors.map(hypervisorCidr).filter((x): x is string => !!x))];
 }
 
-/** host and port of a control-plane endpoint such as `k8s.example.no:6443`. */
+/** host and port of a control-plane endpoint such as `k8s.example.no:6443` (validated by the schema's `endpoint` grammar). */
 export function splitEndpoint(endpoint: string): { host: string; port: number } {
-    const m = /^(.*?)(?::(\d+))?$/.exec(endpoint)!;
+    const m = ENDPOINT.exec(endpoint);
+    if (!m) throw new Error(`not a host[:port] endpoint: ${show(endpoint)}`);
     return { host: m[1], port: m[2] === undefined ? 6443 : Number(m[2]) };
 }
 
-export function checkKubernetes(cfg: Pick<StackConfig, "kubernetes" | "nodes" | "vps">, p: Problems): void {
+export function checkKubernetes(cfg: Pick<StackConfig, "environment" | "kubernetes" | "nodes" | "vps">, p: Problems): void {
     const k = cfg.kubernetes;
     const v = semver.valid(k.version);
-    if (!v) p.add(["kubernetes", "version"], `expected a version such as 1.15.12, got ${JSON.stringify(k.version)}`);
+    if (!v) p.add(["kubernetes", "version"], `expected a version such as 1.15.12, got ${show(k.version)}`);
     else if (!semver.satisfies(v, SUPPORTED_KUBERNETES)) {
         p.add(["kubernetes", "version"], `${v} is not supported: Istio 1.3.3 is tested with Kubernetes 1.13 to 1.15, so expected 1.13.x to 1.15.x`);
     }
@@ -71,19 +90,33 @@ export function checkKubernetes(cfg: Pick<StackConfig, "kubernetes" | "nodes" | 
     });
 
     if (k.controlPlaneEndpoint !== undefined) {
-        const { host, port } = splitEndpoint(k.controlPlaneEndpoint);
+        const { host } = splitEndpoint(k.controlPlaneEndpoint); // the port's range is the schema's
         const nodeIps = new Set(controlPlanes.flatMap((n) => [n.ip, n.privateIp]).filter((x): x is string => !!x));
-        if (!(port >= 1 && port <= 65535)) p.add(["kubernetes", "controlPlaneEndpoint"], `port must be 1 to 65535, got ${port}`);
         if (isIp(host)) {
             if (!nodeIps.has(host)) p.add(["kubernetes", "controlPlaneEndpoint"], `${host} is not the IP of a control-plane node; expected one of [${[...nodeIps].join(", ")}] or a DNS name`);
         } else if (!DNS_NAME.test(host)) {
-            p.add(["kubernetes", "controlPlaneEndpoint"], `expected host[:port] with a control-plane node's IP or a DNS name, got ${JSON.stringify(k.controlPlaneEndpoint)}`);
+            p.add(["kubernetes", "controlPlaneEndpoint"], `expected host[:port] with a control-plane node's IP or a DNS name, got ${show(k.controlPlaneEndpoint)}`);
         }
     } else if (controlPlanes.length > 1) {
         p.add(["kubernetes", "controlPlaneEndpoint"], "required with several control-plane nodes: a DNS name (or load-balanced address) that reaches all of them");
     }
 
+    const podPrefix = prefixOf(k.podCidr);
+    if (podPrefix > NODE_POD_CIDR_PREFIX || 2 ** (NODE_POD_CIDR_PREFIX - podPrefix) < cfg.nodes.length) {
+        const room = podPrefix > NODE_POD_CIDR_PREFIX ? 0 : 2 ** (NODE_POD_CIDR_PREFIX - podPrefix);
+        p.add(["kubernetes", "podCidr"], `${k.podCidr} has room for ${room} node${room === 1 ? "" : "s"}: every node takes a /${NODE_POD_CIDR_PREFIX} of it (kube-controller-manager as kubeadm sets it up), and the stack has ${cfg.nodes.length}; expected /${NODE_POD_CIDR_PREFIX - Math.ceil(Math.log2(Math.max(cfg.nodes.length, 1)))} or larger`);
+    }
+    const servicePrefix = prefixOf(k.serviceCidr);
+    if (servicePrefix < SERVICE_CIDR_PREFIX.min) p.add(["kubernetes", "serviceCidr"], `${k.serviceCidr} is too large: kube-apiserver takes at most a /${SERVICE_CIDR_PREFIX.min} (2^20 addresses)`);
+    if (servicePrefix > SERVICE_CIDR_PREFIX.max) p.add(["kubernetes", "serviceCidr"], `${k.serviceCidr} is too small: kubeadm puts cluster DNS on its tenth address, so at least a /${SERVICE_CIDR_PREFIX.max}`);
+
     k.adminCidrs.forEach((c, i) => {
-        if (!parseCidr(c)) p.add(["kubernetes", "adminCidrs", i], `expected a CIDR such as 203.0.113.0/24, got ${JSON.stringify(c)}`);
+        if (cfg.environment === "prod" && prefixOf(c) < PROD_ADMIN_CIDR_MIN_PREFIX) {
+            p.add(["kubernetes", "adminCidrs", i], `prod refuses ${c}: wider than a /${PROD_ADMIN_CIDR_MIN_PREFIX}, it opens SSH and the API server to ${prefixOf(c) === 0 ? "the whole internet" : "a large part of the internet"}; name your admin networks`);
+        }
     });
+}
+
+function prefixOf(cidr: string): number {
+    return Number(cidr.split("/")[1]);
 }

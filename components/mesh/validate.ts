@@ -3,6 +3,9 @@ import { Problems } from "../../stacks/problems";
 import { StackConfig } from "../../stacks/schema";
 import { durationMs } from "../istio/validate";
 
+/** Namespaces prod never lets accept plaintext. */
+export const PROD_NO_PLAINTEXT = ["istio-system", "kube-system"];
+
 export function checkMesh(cfg: Pick<StackConfig, "environment" | "mesh" | "canaries" | "istio">, p: Problems): void {
     const { mtls } = cfg.mesh;
     if (cfg.environment === "prod" && mtls.mode !== "STRICT") {
@@ -12,6 +15,10 @@ export function checkMesh(cfg: Pick<StackConfig, "environment" | "mesh" | "canar
     mtls.exceptions.forEach((e, i) => {
         if (e.namespace.trim() === "") p.add(["mesh", "mtls", "exceptions", i, "namespace"], "an exception must name a namespace (and optionally a service in it)");
         if (e.service !== undefined && e.service.trim() === "") p.add(["mesh", "mtls", "exceptions", i, "service"], "names no service; remove it to except the whole namespace");
+        // prod: the control plane's and Kubernetes' own namespaces never accept plaintext.
+        if (cfg.environment === "prod" && PROD_NO_PLAINTEXT.includes(e.namespace)) {
+            p.add(["mesh", "mtls", "exceptions", i, "namespace"], `prod refuses a plaintext exception for ${e.namespace}: its traffic carries the mesh's and the cluster's own credentials`);
+        }
         const key = `${e.namespace}/${e.service ?? "*"}`;
         if (exceptionKeys.has(key)) p.add(["mesh", "mtls", "exceptions", i], `duplicate exception ${key}`);
         exceptionKeys.add(key);

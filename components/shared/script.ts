@@ -13,6 +13,20 @@ export function shellQuote(s: string): string {
 
 const STRICT = "set -euo pipefail";
 
+/** The heredoc delimiter bashCommand wraps a script in. */
+const DELIMITER = "OSLO_MESH_SCRIPT";
+
+/**
+ * Why a parameter value cannot be carried intact, or undefined. Single quotes carry anything
+ * else: bash cannot hold a NUL in a variable (it would cut the value short), and a line equal
+ * to the heredoc delimiter would end the script early when it is sent with bashCommand.
+ */
+function unsafeValue(v: string): string | undefined {
+    if (v.includes("\0")) return "holds a NUL character";
+    if (v.split(/\r?\n/).includes(DELIMITER)) return `holds the line ${DELIMITER}`;
+    return undefined;
+}
+
 const INCLUDE = /^# oslo-mesh:include ([\w.-]+)$/gm;
 
 /**
@@ -28,6 +42,10 @@ export function renderScript(file: string, params: Readonly<Record<string, Scrip
         .map((name) => {
             if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new Error(`bad parameter name ${name}`);
             const v = params[name];
+            for (const item of Array.isArray(v) ? v : [String(v)]) {
+                const why = unsafeValue(item);
+                if (why) throw new Error(`${path.basename(file)}: parameter ${name} ${why}`);
+            }
             const value = Array.isArray(v) ? `(${v.map(shellQuote).join(" ")})` : shellQuote(String(v));
             // A literal `$` in a value is meant for the node (e.g. a config file); say so to shellcheck.
             const literal = value.includes("$") ? "# shellcheck disable=SC2016 # literal text, not expanded here\n" : "";
@@ -37,14 +55,12 @@ export function renderScript(file: string, params: Readonly<Record<string, Scrip
     return body.slice(0, end) + (lines.length ? lines.join("\n") + "\n" : "") + body.slice(end);
 }
 
-const DELIMITER = "OSLO_MESH_SCRIPT";
-
 /**
  * A command line that runs `script` with bash on a host whose login shell may be sh,
  * keeping standard input free for secrets. With `sudo`, it runs as root.
  */
 export function bashCommand(script: string, opts: { sudo: boolean }): string {
-    if (script.includes(`\n${DELIMITER}\n`)) throw new Error(`a script must not contain the line ${DELIMITER}`);
+    if (script.split("\n").includes(DELIMITER)) throw new Error(`a script must not contain the line ${DELIMITER}`);
     const run = opts.sudo ? `sudo -n bash "$f"` : `bash "$f"`;
     return [
         `f=$(mktemp) && cat >"$f" <<'${DELIMITER}'`,

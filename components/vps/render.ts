@@ -4,7 +4,8 @@ import * as path from "path";
 import * as jsyaml from "js-yaml";
 import { StackConfig } from "../../stacks/schema";
 import { prefixLength } from "../shared/net";
-import { renderScript } from "../shared/script";
+import { KERNEL_ARG } from "../../stacks/grammar";
+import { renderScript, shellQuote } from "../shared/script";
 
 export type NodeConfig = StackConfig["nodes"][number];
 export type HypervisorConfig = StackConfig["vps"]["hypervisors"][number];
@@ -24,9 +25,27 @@ export interface CloudInit {
     readonly networkConfig: string;
 }
 
+/** Where cloud-init writes the kernel arguments; update-grub (grub-mkconfig, /bin/sh) sources it as root. */
+export const GRUB_FRAGMENT_PATH = "/etc/default/grub.d/90-oslo-mesh.cfg";
+
+/**
+ * The grub defaults fragment that appends the kernel arguments: one line per argument, each a
+ * single shell-quoted word, in POSIX sh (grub-mkconfig sources /etc/default/grub.d/*.cfg with
+ * /bin/sh). Safe by construction whatever a token holds; the tokens are restricted as well
+ * (KERNEL_ARG), because GRUB's own script parser reads the result again in grub.cfg at boot.
+ */
+export function grubCmdlineFragment(kernelArgs: ReadonlyArray<string>): string {
+    const lines = kernelArgs.map((a) => `GRUB_CMDLINE_LINUX_DEFAULT="\${GRUB_CMDLINE_LINUX_DEFAULT}"${shellQuote(` ${a}`)}`);
+    return ["# oslo-mesh: vps.image.kernelArgs", ...lines, ""].join("\n");
+}
+
 /** The NoCloud seed: hostname, the admin user and key, cgroup v1 kernel arguments, and the network. */
 export function renderCloudInit(input: CloudInitInput): CloudInit {
-    const args = input.kernelArgs.join(" ");
+    // The config was validated; these are the last line of defence for what runs as root on the VM.
+    for (const a of input.kernelArgs) if (!KERNEL_ARG.test(a)) throw new Error(`node ${input.node.name}: refusing kernel argument ${JSON.stringify(a.slice(0, 40))} (not one kernel argument token)`);
+    const key = input.sshPublicKey.trim();
+    if (/[\u0000-\u001f\u007f]/.test(key)) throw new Error(`node ${input.node.name}: the SSH public key must be exactly one line`);
+    const args = input.kernelArgs.length > 0;
     const userData = {
         hostname: input.node.name,
         manage_etc_hosts: true,
@@ -36,7 +55,7 @@ export function renderCloudInit(input: CloudInitInput): CloudInit {
                 sudo: "ALL=(ALL) NOPASSWD:ALL",
                 shell: "/bin/bash",
                 lock_passwd: true,
-                ssh_authorized_keys: [input.sshPublicKey.trim()],
+                ssh_authorized_keys: [key],
             },
         ],
         disable_root: true,
@@ -45,9 +64,9 @@ export function renderCloudInit(input: CloudInitInput): CloudInit {
         write_files: args
             ? [
                   {
-                      path: "/etc/default/grub.d/90-oslo-mesh.cfg",
+                      path: GRUB_FRAGMENT_PATH,
                       permissions: "0644",
-                      content: `GRUB_CMDLINE_LINUX_DEFAULT="\${GRUB_CMDLINE_LINUX_DEFAULT} ${args}"\n`,
+                      content: grubCmdlineFragment(input.kernelArgs),
                   },
               ]
             : [],

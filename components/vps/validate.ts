@@ -1,7 +1,9 @@
 // Rules for nodes and hypervisors that the schema alone cannot say.
+import * as ipaddr from "ipaddr.js";
 import { Problems } from "../../stacks/problems";
 import { StackConfig } from "../../stacks/schema";
 import { cidrContains, parseCidr } from "../shared/net";
+import { placeNodes } from "./placement";
 
 /** kubeadm's own preflight minimums for a control-plane node (NumCPU, Mem checks). */
 export const CONTROL_PLANE_MIN_VCPUS = 2;
@@ -11,9 +13,14 @@ export const MIN_DISK_GIB = 20;
 
 const SSH_KEY_TYPES = ["ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com"];
 
-/** Why an OpenSSH public key line does not parse, or undefined when it does. */
+/**
+ * Why an OpenSSH public key line does not parse, or undefined when it does. Exactly one key on
+ * one line, type first: authorized_keys would read a second line as a second key, and words
+ * before the type as options (command=, from=, ...).
+ */
 export function sshPublicKeyProblem(line: string): string | undefined {
-    const parts = line.trim().split(/\s+/);
+    if (/[\u0000-\u001f\u007f]/.test(line)) return "expected exactly one OpenSSH public key on one line, without control characters";
+    const parts = line.trim().split(/ +/);
     if (parts.length < 2) return "expected an OpenSSH public key line: '<type> <base64> [comment]'";
     const [type, b64] = parts;
     if (!SSH_KEY_TYPES.includes(type)) return `unknown key type; expected one of: ${SSH_KEY_TYPES.join(", ")}`;
@@ -60,6 +67,10 @@ export function checkVps(cfg: Pick<StackConfig, "environment" | "ssh" | "vps" | 
     const ips = new Map<string, string>();
     cfg.nodes.forEach((n, i) => {
         const at = (...rest: Array<string | number>) => ["nodes", i, ...rest];
+        for (const key of ["ip", "privateIp"] as const) {
+            const why = n[key] === undefined ? undefined : unusableAddress(n[key]!);
+            if (why) p.add(at(key), `${n[key]} is ${why}; expected a unicast host address`);
+        }
         if (names.has(n.name)) p.add(at("name"), `duplicate node name "${n.name}" (also nodes[${names.get(n.name)}])`);
         else names.set(n.name, i);
         for (const key of ["ip", "privateIp"] as const) {
@@ -81,6 +92,11 @@ export function checkVps(cfg: Pick<StackConfig, "environment" | "ssh" | "vps" | 
             return;
         }
         if (n.privateIp !== undefined) p.add(at("privateIp"), "a libvirt VM has one interface, on its public address; remove privateIp");
+        if (n.ip !== undefined) {
+            cfg.vps.hypervisors.forEach((hv, k) => {
+                if (hv.host === n.ip) p.add(at("ip"), `${n.ip} is the address of hypervisor "${hv.name}" (vps.hypervisors[${k}].host)`);
+            });
+        }
         const h = n.hypervisor === undefined ? undefined : hypervisors.get(n.hypervisor);
         if (n.hypervisor !== undefined && !h) {
             p.add(at("hypervisor"), `"${n.hypervisor}" is not declared in vps.hypervisors (declared: ${[...hypervisors.keys()].join(", ") || "none"})`);
@@ -96,6 +112,10 @@ export function checkVps(cfg: Pick<StackConfig, "environment" | "ssh" | "vps" | 
             else {
                 const subnet = target.subnet ? parseCidr(target.subnet) : undefined;
                 if (subnet && !cidrContains(subnet, n.ip)) p.add(at("ip"), `${n.ip} is outside the subnet ${target.subnet} of hypervisor "${target.name}"`);
+                else if (target.subnet) {
+                    const reserved = reservedInSubnet(target.subnet, target.gateway).get(n.ip);
+                    if (reserved) p.add(at("ip"), `${n.ip} is the ${reserved} of hypervisor "${target.name}"'s subnet ${target.subnet}; expected a host address`);
+                }
             }
         }
     });
@@ -104,4 +124,46 @@ export function checkVps(cfg: Pick<StackConfig, "environment" | "ssh" | "vps" | 
     if (cfg.environment === "prod" && controlPlanes > 0 && (controlPlanes < 3 || controlPlanes % 2 === 0)) {
         p.add(["nodes"], `prod needs an odd number of control-plane nodes, at least 3, for an etcd quorum; got ${controlPlanes}`);
     }
+    const placeable = cfg.vps.driver === "libvirt" && cfg.vps.hypervisors.length > 0 && cfg.nodes.every((n) => n.hypervisor === undefined || hypervisors.has(n.hypervisor));
+    if (cfg.environment === "prod" && controlPlanes >= 3 && placeable) checkQuorumSpread(cfg, p);
+}
+
+/**
+ * prod: losing one hypervisor must not lose the etcd quorum (n/2 + 1 members), so none may host
+ * more than n - quorum control planes. All of them on one hypervisor is the extreme case: one
+ * machine's failure would stop the whole cluster. Placement is the program's own (placeNodes).
+ */
+function checkQuorumSpread(cfg: Pick<StackConfig, "vps" | "nodes">, p: Problems): void {
+    const placed = placeNodes(cfg.nodes, cfg.vps.hypervisors).filter((x) => x.node.role === "control-plane");
+    const quorum = Math.floor(placed.length / 2) + 1;
+    const tolerated = placed.length - quorum;
+    const perHypervisor = new Map<string, string[]>();
+    for (const { node, hypervisor } of placed) perHypervisor.set(hypervisor.name, [...(perHypervisor.get(hypervisor.name) ?? []), node.name]);
+    for (const [name, nodes] of perHypervisor) {
+        if (nodes.length > tolerated) {
+            const all = nodes.length === placed.length ? "all control-plane nodes" : `${nodes.length} of ${placed.length} control-plane nodes`;
+            p.add(["nodes"], `prod: ${all} (${nodes.join(", ")}) would run on hypervisor "${name}"; losing it would lose the etcd quorum of ${quorum}. Spread them (nodes[].hypervisor) over more hypervisors, at most ${tolerated} per hypervisor`);
+        }
+    }
+}
+
+/** Why an address cannot be a node's, or undefined: not unicast, or a range no host is addressed in. */
+export function unusableAddress(ip: string): string | undefined {
+    const range = ipaddr.IPv4.parse(ip).range();
+    if (range === "unspecified") return ip === "0.0.0.0" ? "the unspecified address" : 'in 0.0.0.0/8 ("this network")';
+    // ipaddr.js also files the documentation ranges (RFC 5737) under "reserved"; those are fine in examples.
+    if (range === "reserved") return Number(ip.split(".")[0]) >= 240 ? "in the reserved range 240.0.0.0/4" : undefined;
+    return ({ broadcast: "the limited broadcast address", multicast: "a multicast address", loopback: "a loopback address", linkLocal: "a link-local address" } as Record<string, string>)[range];
+}
+
+/** The addresses of a subnet no node may take: its network and broadcast address and its gateway. */
+function reservedInSubnet(subnet: string, gateway: string | undefined): Map<string, string> {
+    const out = new Map<string, string>();
+    const bits = Number(subnet.split("/")[1]);
+    if (bits <= 30) {
+        out.set(ipaddr.IPv4.networkAddressFromCIDR(subnet).toString(), "network address");
+        out.set(ipaddr.IPv4.broadcastAddressFromCIDR(subnet).toString(), "broadcast address");
+    }
+    if (gateway) out.set(gateway, "gateway");
+    return out;
 }
