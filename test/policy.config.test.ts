@@ -30,7 +30,7 @@ describe("policy config: owners and expiry of mTLS exceptions", () => {
     it("refuses a date that is not YYYY-MM-DD or not on the calendar, and an owner that names nobody", () => {
         assert.deepStrictEqual(problemsOf("prod", withExceptions("prod", [{ namespace: "a", owner: "x", expires: "31.12.2026" }, { namespace: "b", owner: "x", expires: "2026-02-30" }, { namespace: "c", owner: " ", expires: "2026-01-01" }])), [
             'oslo-mesh:mesh.mtls.exceptions[0].expires: must be a date written YYYY-MM-DD, such as 2026-03-31, got "31.12.2026"',
-            "oslo-mesh:mesh.mtls.exceptions[1].expires: is not a day of the calendar",
+            'oslo-mesh:mesh.mtls.exceptions[1].expires: is not a day of the calendar, got "2026-02-30"',
             'oslo-mesh:mesh.mtls.exceptions[2].owner: must name a team or a person: letters, digits, spaces and . _ @ + -, at most 100, got " "',
         ]);
     });
