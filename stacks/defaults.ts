@@ -4,6 +4,8 @@ import { Environment } from "./schema";
 
 /** Ubuntu 20.04 boots with cgroup v1 by default; the kernel argument keeps it so on newer kernels too. */
 export const UBUNTU_FOCAL_IMAGE = "https://cloud-images.ubuntu.com/releases/focal/release/ubuntu-20.04-server-cloudimg-amd64.img";
+/** Ubuntu publishes the sha256 of every image of a release directory in SHA256SUMS beside them. */
+export const UBUNTU_FOCAL_SHA256SUMS = "https://cloud-images.ubuntu.com/releases/focal/release/SHA256SUMS";
 export const CGROUP_V1_KERNEL_ARGS = ["systemd.unified_cgroup_hierarchy=0"];
 
 const common = {
@@ -11,7 +13,7 @@ const common = {
     ssh: { user: "ubuntu" },
     vps: {
         driver: "libvirt",
-        image: { url: UBUNTU_FOCAL_IMAGE, kernelArgs: CGROUP_V1_KERNEL_ARGS },
+        image: { url: UBUNTU_FOCAL_IMAGE, checksumUrl: UBUNTU_FOCAL_SHA256SUMS, kernelArgs: CGROUP_V1_KERNEL_ARGS },
         hypervisors: [],
     },
     kubernetes: {

@@ -73,6 +73,10 @@ export const sections = {
         driver: z.enum(["libvirt", "inventory"]),
         image: z.strictObject({
             url: downloadUrl,
+            /** The image's sha256, pinned; without it the sha256 comes from checksumUrl. */
+            sha256: z.string().regex(/^[a-f0-9]{64}$/, "must be a sha256 in lowercase hex").optional(),
+            /** The publisher's checksum file (`<sha256> [*]<file>` lines, as Ubuntu's SHA256SUMS beside its images). */
+            checksumUrl: downloadUrl.optional(),
             /** Extra kernel arguments set by cloud-init (cgroup v1 for kubelet < 1.25). */
             kernelArgs: z.array(kernelArg).max(32),
         }),

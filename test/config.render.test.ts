@@ -11,7 +11,8 @@ import * as fc from "fast-check";
 import * as jsyaml from "js-yaml";
 import { bashCommand, renderScript } from "../components/shared/script";
 import { placeNodes } from "../components/vps/placement";
-import { GRUB_FRAGMENT_PATH, grubCmdlineFragment, HYPERVISOR_SETTINGS, HypervisorConfig, NodeConfig, renderCloudInit, renderCreateScript } from "../components/vps/render";
+import { GRUB_FRAGMENT_PATH, grubCmdlineFragment, HypervisorConfig, NodeConfig, renderCloudInit } from "../components/vps/render";
+import { HYPERVISOR_SETTINGS, renderCreateScript, vmVolumeNames } from "../components/vps/scripts";
 import { interfaceName, libvirtName } from "../stacks/grammar";
 import { parsedConfig, stackFileConfig, TEST_PUBLIC_KEY } from "./harness";
 
@@ -129,9 +130,11 @@ const VIRTINST = VIRT_INSTALL ? { python: fs.readFileSync(VIRT_INSTALL, "utf8").
 
 /**
  * Fakes for the hypervisor's tools, enough for libvirt-create.sh to reach virt-install on a
- * fresh hypervisor: virsh finds no domain and no volume, and prints a dir pool as libvirt
- * formats it (`<pool type='dir'>`, virStoragePoolDefFormat); the rest create their output files.
- * virt-install records its arguments, NUL-separated.
+ * fresh hypervisor and finish: virsh lists no domain and no volume, prints a dir pool as libvirt
+ * formats it (`<pool type='dir'>`, virStoragePoolDefFormat), the domain as persistent, autostarted
+ * and running (tools/virsh-domain-monitor.c cmdDomInfo, cmdDomState), and downloads every volume
+ * as empty (the pinned image sha256 is the empty file's); the rest create their output files.
+ * virt-install records its arguments, NUL-separated, and prints a bare domain (--print-xml).
  */
 function hypervisorFakes(dir: string): string {
     const bin = path.join(dir, "bin");
@@ -142,46 +145,62 @@ function hypervisorFakes(dir: string): string {
         "virsh",
         `for a in "$@"; do case "$a" in
   pool-dumpxml) echo "<pool type='dir'>"; exit 0 ;;
-  dominfo|vol-info) exit 1 ;;
+  list|vol-list|vol-download) exit 0 ;;
+  dominfo) printf 'Persistent:     yes\\nAutostart:      enable\\n'; exit 0 ;;
+  domstate) echo running; exit 0 ;;
   domifaddr) printf ' %-10s %-20s %-12s %s\\n' Name 'MAC address' Protocol Address vnet0 52:54:00:aa:bb:cc ipv4 192.168.122.50/24; exit 0 ;;
 esac; done; exit 0`,
     );
-    write("virt-install", `printf '%s\\0' "$@" >"${dir}/virt-install.argv"`);
+    write("qemu-img", `printf '{\\n    "format": "qcow2",\\n    "virtual-size": 16777216\\n}\\n'`);
+    write("virt-install", `printf '%s\\0' "$@" >"\${VIRT_INSTALL_ARGV}"; printf '<domain>\\n</domain>\\n'`);
     write("curl", `while [ $# -gt 0 ]; do [ "$1" = -o ] && : >"$2"; shift; done`);
-    write("qemu-img", `: >"\${@: -1}"`);
     write("genisoimage", `while [ $# -gt 0 ]; do [ "$1" = -output ] && : >"$2"; shift; done`);
     return bin;
 }
 
-/** The sub-options virt-install reads from each --disk and --network it was given. */
-function virtInstallOptions(node: NodeConfig, hypervisor: HypervisorConfig): { disk: Array<Array<[string, string]>>; network: Array<Array<[string, string]>> } {
+/** sha256 of the empty file: what the fake curl downloads and the fake virsh hands back. */
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/** The sub-options virt-install 4.1's own parser (virtinst/cli.py parse_optstr_tuples) reads from each option string. */
+function parseOptions(args: { disk: string[]; network: string[] }): { disk: Array<Array<[string, string]>>; network: Array<Array<[string, string]>> } {
+    const parse = `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(VIRTINST!.lib)})
+from virtinst.cli import parse_optstr_tuples
+args = json.load(sys.stdin)
+print(json.dumps({k: [parse_optstr_tuples(v) for v in vs] for k, vs in args.items()}))`;
+    const r = spawnSync(VIRTINST!.python, ["-c", parse], { encoding: "utf8", input: JSON.stringify(args) });
+    assert.strictEqual(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+}
+
+/** The --disk and --network option strings libvirt-create.sh gives virt-install, read off its argv. */
+function virtInstallArgs(node: NodeConfig, hypervisor: HypervisorConfig): { status: number | null; stderr: string; disk: string[]; network: string[] } {
     const { dir } = sandbox();
     const bin = hypervisorFakes(dir);
     const cloudInit = { userData: "#cloud-config\n", metaData: "", networkConfig: "" };
     const script = path.join(dir, "create.sh");
     const host = { ...HYPERVISOR_SETTINGS, ipWaitSeconds: 5 };
-    fs.writeFileSync(script, renderCreateScript({ node, hypervisor, imageUrl: "https://images.example/focal.img", cloudInit, host }));
-    const run = spawnSync("bash", [script], { encoding: "utf8", env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, TMPDIR: dir } });
-    assert.strictEqual(run.status, 0, run.stderr);
-    const parse = `
-import json, sys
-sys.path.insert(0, ${JSON.stringify(VIRTINST!.lib)})
-from virtinst.cli import parse_optstr_tuples
-args = open(sys.argv[1], "rb").read().decode().split("\\0")[:-1]
-out = {"disk": [], "network": []}
-i = 0
-while i < len(args):
-    a = args[i]
-    for opt in ("disk", "network"):
-        if a == "--" + opt:
-            out[opt].append(parse_optstr_tuples(args[i + 1])); i += 1
-        elif a.startswith("--" + opt + "="):
-            out[opt].append(parse_optstr_tuples(a[len(opt) + 3:]))
-    i += 1
-print(json.dumps(out))`;
-    const r = spawnSync(VIRTINST!.python, ["-c", parse, path.join(dir, "virt-install.argv")], { encoding: "utf8" });
-    assert.strictEqual(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout);
+    fs.writeFileSync(script, renderCreateScript({ stack: "prod", node, hypervisor, image: { url: "https://images.example/focal.img", sha256: EMPTY_SHA256 }, cloudInit, host }));
+    const argvFile = path.join(dir, "virt-install.argv");
+    const run = spawnSync("bash", [script], { encoding: "utf8", env: { PATH: `${bin}:${process.env.PATH}`, HOME: dir, TMPDIR: dir, XDG_RUNTIME_DIR: dir, VIRT_INSTALL_ARGV: argvFile } });
+    const out = { status: run.status, stderr: run.stderr, disk: [] as string[], network: [] as string[] };
+    if (!fs.existsSync(argvFile)) return out;
+    const args = fs.readFileSync(argvFile, "utf8").split("\0").slice(0, -1);
+    for (let i = 0; i < args.length; i++) {
+        for (const opt of ["disk", "network"] as const) {
+            if (args[i] === `--${opt}`) out[opt].push(args[++i]);
+            else if (args[i].startsWith(`--${opt}=`)) out[opt].push(args[i].slice(opt.length + 3));
+        }
+    }
+    return out;
+}
+
+/** The sub-options virt-install reads from each --disk and --network the script gave it. */
+function virtInstallOptions(node: NodeConfig, hypervisor: HypervisorConfig): { disk: Array<Array<[string, string]>>; network: Array<Array<[string, string]>> } {
+    const got = virtInstallArgs(node, hypervisor);
+    assert.strictEqual(got.status, 0, got.stderr);
+    return parseOptions({ disk: got.disk, network: got.network });
 }
 
 describe("hostile values rendered: virt-install options cannot gain sub-options", function () {
@@ -194,8 +213,8 @@ describe("hostile values rendered: virt-install options cannot gain sub-options"
 
     const expected = (node: NodeConfig, h: HypervisorConfig) => ({
         disk: [
-            [["vol", `${h.pool}/${node.name}-disk`], ["bus", "virtio"], ["cache", "none"], ["io", "native"]],
-            [["vol", `${h.pool}/${node.name}-seed`], ["device", "cdrom"]],
+            [["vol", `${h.pool}/${vmVolumeNames("prod", node.name).disk}`], ["bus", "virtio"], ["cache", "none"], ["io", "native"]],
+            [["vol", `${h.pool}/${vmVolumeNames("prod", node.name).seed}`], ["device", "cdrom"]],
         ],
         network: [h.bridge ? [["bridge", h.bridge], ["model", "virtio"]] : [["network", h.network], ["model", "virtio"]]],
     });
@@ -223,14 +242,18 @@ describe("hostile values rendered: virt-install options cannot gain sub-options"
         );
     });
 
-    it("the check detects injection: a bridge with ',mac=' past validation gains a sub-option, and the grammar refuses it", () => {
+    it("the check detects injection: ',mac=' in a bridge is a sub-option to virt-install; the grammar and the script refuse it", () => {
         const cfg = parsedConfig("prod", stackFileConfig("prod"));
         const [{ node, hypervisor }] = placeNodes(cfg.nodes, cfg.vps.hypervisors);
         const hostile = "br0,mac=52:54:00:00:00:01";
-        const got = virtInstallOptions(node, { ...hypervisor, bridge: hostile });
-        assert.deepStrictEqual(got.network, [[["bridge", "br0"], ["mac", "52:54:00:00:00:01"], ["model", "virtio"]]]);
+        assert.deepStrictEqual(parseOptions({ disk: [], network: [`bridge=${hostile},model=virtio`] }).network, [[["bridge", "br0"], ["mac", "52:54:00:00:00:01"], ["model", "virtio"]]]);
         assert.strictEqual(interfaceName.safeParse(hostile).success, false);
         assert.strictEqual(libvirtName.safeParse("default,filterref=clean-traffic").success, false);
+        // Past the config's grammar, the script itself refuses before calling virt-install.
+        const got = virtInstallArgs(node, { ...hypervisor, bridge: hostile });
+        assert.notStrictEqual(got.status, 0);
+        assert.match(got.stderr, /BRIDGE 'br0,mac=52:54:00:00:00:01' is not a libvirt name/);
+        assert.deepStrictEqual(got.network, [], "virt-install was never called");
     });
 });
 

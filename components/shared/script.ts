@@ -57,16 +57,18 @@ export function renderScript(file: string, params: Readonly<Record<string, Scrip
 
 /**
  * A command line that runs `script` with bash on a host whose login shell may be sh,
- * keeping standard input free for secrets. With `sudo`, it runs as root.
+ * keeping standard input free for secrets. With `sudo`, it runs as root. The script's
+ * temporary file goes on every exit, also when the run is cancelled (INT, TERM) or its SSH
+ * session drops (HUP); the exit status is the script's.
  */
 export function bashCommand(script: string, opts: { sudo: boolean }): string {
     if (script.split("\n").includes(DELIMITER)) throw new Error(`a script must not contain the line ${DELIMITER}`);
     const run = opts.sudo ? `sudo -n bash "$f"` : `bash "$f"`;
     return [
-        `f=$(mktemp) && cat >"$f" <<'${DELIMITER}'`,
+        `f=$(mktemp) && trap 'rm -f "$f"' EXIT && trap 'exit 129' HUP && trap 'exit 130' INT && trap 'exit 143' TERM && cat >"$f" <<'${DELIMITER}'`,
         script.endsWith("\n") ? script.slice(0, -1) : script,
         DELIMITER,
-        `${run}; rc=$?; rm -f "$f"; exit $rc`,
+        run,
         "",
     ].join("\n");
 }

@@ -7,13 +7,17 @@ import { placeNodes } from "./placement";
 export { KvmVps, KvmVpsArgs, SshConnection } from "./kvmVps";
 
 /** Every node of the stack, in config order. Resource names are the node names: renaming a node replaces it. */
-export function createNodes(config: Pick<LoadedConfig, "nodes" | "vps" | "ssh">, opts?: pulumi.ComponentResourceOptions): KvmVps[] {
+export function createNodes(
+    config: Pick<LoadedConfig, "nodes" | "vps" | "ssh"> & Partial<Pick<LoadedConfig, "stack">>,
+    opts?: pulumi.ComponentResourceOptions,
+): KvmVps[] {
+    const stack = config.stack ?? pulumi.getStack();
     const placements =
         config.vps.driver === "libvirt"
             ? placeNodes(config.nodes, config.vps.hypervisors)
             : config.nodes.map((node) => ({ node, hypervisor: undefined }));
     return placements.map(
         ({ node, hypervisor }) =>
-            new KvmVps(node.name, { node, driver: config.vps.driver, hypervisor, image: config.vps.image, ssh: config.ssh }, opts),
+            new KvmVps(node.name, { stack, node, driver: config.vps.driver, hypervisor, image: config.vps.image, ssh: config.ssh }, opts),
     );
 }

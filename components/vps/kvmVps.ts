@@ -2,8 +2,10 @@
 // inventory. Either way the same outputs come out, so nothing downstream knows the driver.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { CloudInit, HypervisorConfig, NodeConfig, parseCreatedIp, renderCloudInit, renderCreateScript, renderDeleteScript } from "./render";
 import { bashCommand } from "../shared/script";
+import { vmRecipe } from "./recipe";
+import { CloudInit, HypervisorConfig, NodeConfig, VmImage, renderCloudInit } from "./render";
+import { HYPERVISOR_SETTINGS, parseCreatedIp, renderCreateScript, renderDeleteScript } from "./scripts";
 
 /** How to reach a node (or a hypervisor) over SSH; `privateKey` is a secret, absent when the SSH agent is used. */
 export interface SshConnection {
@@ -14,14 +16,16 @@ export interface SshConnection {
 }
 
 export interface KvmVpsArgs {
+    /** The Pulumi stack: libvirt marks the VM and names its volumes with it. */
+    readonly stack: string;
     /** The node as configured in `oslo-mesh:nodes`. */
     readonly node: NodeConfig;
     /** libvirt: the program creates the VM; inventory: the VPS exists already. */
     readonly driver: "libvirt" | "inventory";
     /** The hypervisor that hosts the VM (libvirt driver only). */
     readonly hypervisor?: HypervisorConfig;
-    /** The base cloud image and the kernel arguments it boots with. */
-    readonly image: { readonly url: string; readonly kernelArgs: ReadonlyArray<string> };
+    /** The base cloud image, where its sha256 comes from, and the kernel arguments it boots with. */
+    readonly image: VmImage & { readonly kernelArgs: ReadonlyArray<string> };
     /** The admin account on the node and on the hypervisor. */
     readonly ssh: { readonly user: string; readonly publicKey: string; readonly privateKey?: pulumi.Output<string> };
 }
@@ -40,6 +44,12 @@ export class KvmVps extends pulumi.ComponentResource {
     readonly connection: pulumi.Output<SshConnection>;
     /** The cloud-init seed the VM boots with (libvirt driver). */
     readonly cloudInit?: CloudInit;
+    /**
+     * Changes whenever the machine is replaced (the VM command's id; the address for an
+     * inventory node). A replaced VM keeps its name and static address, so whatever must run
+     * again on a new machine (preparing and joining it) takes this among its triggers.
+     */
+    readonly machineId: pulumi.Output<string>;
 
     constructor(name: string, args: KvmVpsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oslo-mesh:vps:KvmVps", name, {}, opts);
@@ -49,34 +59,42 @@ export class KvmVps extends pulumi.ComponentResource {
         this.sshUser = args.ssh.user;
 
         let publicIp: pulumi.Output<string>;
+        let machineId: pulumi.Output<string>;
         if (args.driver === "inventory") {
             if (!node.ip) throw new Error(`node ${node.name}: the inventory driver needs its ip`);
             publicIp = pulumi.output(node.ip);
+            machineId = pulumi.output(`inventory:${node.ip}`);
         } else {
             const hypervisor = args.hypervisor;
             if (!hypervisor) throw new Error(`node ${node.name}: the libvirt driver needs a hypervisor`);
             this.cloudInit = renderCloudInit({ node, hypervisor, sshUser: args.ssh.user, sshPublicKey: args.ssh.publicKey, kernelArgs: args.image.kernelArgs });
             const sudo = hypervisor.host !== undefined && hypervisor.user !== "root";
-            const create = bashCommand(renderCreateScript({ node, hypervisor, imageUrl: args.image.url, cloudInit: this.cloudInit }), { sudo });
-            const del = bashCommand(renderDeleteScript({ node, hypervisor }), { sudo });
-            // The VM is replaced, not updated, when what it was made from changes; the old one must go first (same name).
+            const host = HYPERVISOR_SETTINGS;
+            const script = { stack: args.stack, node, hypervisor, host };
+            const create = bashCommand(renderCreateScript({ ...script, image: args.image, cloudInit: this.cloudInit }), { sudo });
+            const del = bashCommand(renderDeleteScript(script), { sudo });
+            // What the VM is made from: a change to it replaces the VM, the old one first (same name, same address).
+            const triggers = [vmRecipe({ node, hypervisor, host, image: args.image, cloudInit: this.cloudInit })];
             const childOpts: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
             const vm =
                 hypervisor.host === undefined
-                    ? new command.local.Command(`${name}-vm`, { create, delete: del }, childOpts)
+                    ? new command.local.Command(`${name}-vm`, { create, delete: del, triggers }, childOpts)
                     : new command.remote.Command(
                           `${name}-vm`,
                           {
                               connection: { host: hypervisor.host, user: hypervisor.user, port: hypervisor.port, privateKey: args.ssh.privateKey, dialErrorLimit: 20 },
                               create,
                               delete: del,
+                              triggers,
                           },
                           childOpts,
                       );
+            machineId = vm.id;
             // A static address is known from the config; a DHCP one only once the VM has its lease.
             publicIp = hypervisor.bridge ? pulumi.output(node.ip!) : vm.stdout.apply(parseCreatedIp);
         }
         this.publicIp = publicIp;
+        this.machineId = machineId;
         this.privateIp = node.privateIp ? pulumi.output(node.privateIp) : publicIp;
         const privateKey = args.ssh.privateKey;
         this.connection = pulumi

@@ -1,5 +1,15 @@
-// Which hypervisor hosts which node: explicit choices stay; the rest are spread so that
-// control-plane nodes land on different hypervisors whenever there are several.
+// Which hypervisor hosts which node. An explicit `hypervisor` is kept. Otherwise placement is
+// rendezvous (highest-random-weight) hashing of the node's name over the hypervisors' names:
+// every node ranks the hypervisors by a hash of both names, so where a node lands depends on
+// its own name and the set of hypervisors only, never on the other nodes or on the order of
+// the config. Adding or removing a node moves no other node; adding a hypervisor moves only
+// the nodes that now rank it first, onto it; removing one moves only the nodes it hosted.
+// Control planes are also kept apart: each, in declaration order, takes the best-ranked of
+// the hypervisors that host the fewest control planes so far. So a control plane appended to
+// `nodes` moves no other, but a change to the hypervisors, or removing a control plane, can
+// move later ones too; pin control planes with `hypervisor` where that matters (prod).
+// Any move is a replacement of the VM (its hypervisor is part of what it is made from).
+import * as crypto from "crypto";
 import { HypervisorConfig, NodeConfig } from "./render";
 
 export interface Placement {
@@ -7,35 +17,39 @@ export interface Placement {
     readonly hypervisor: HypervisorConfig;
 }
 
+/** The rendezvous weight of a node on a hypervisor: 48 bits of sha256 over both names. */
+export function placementWeight(node: string, hypervisor: string): number {
+    return crypto.createHash("sha256").update(`${node}\n${hypervisor}`).digest().readUIntBE(0, 6);
+}
+
+/** The hypervisors in the node's order of preference (highest weight first; names break ties). */
+export function rankHypervisors<H extends Pick<HypervisorConfig, "name">>(node: string, hypervisors: ReadonlyArray<H>): H[] {
+    return [...hypervisors].sort((a, b) => placementWeight(node, b.name) - placementWeight(node, a.name) || (a.name < b.name ? -1 : 1));
+}
+
 export function placeNodes(nodes: ReadonlyArray<NodeConfig>, hypervisors: ReadonlyArray<HypervisorConfig>): Placement[] {
     if (hypervisors.length === 0) throw new Error("no hypervisor to place nodes on");
     const byName = new Map(hypervisors.map((h) => [h.name, h]));
-    const load = new Map<string, { controlPlanes: number; all: number }>(hypervisors.map((h) => [h.name, { controlPlanes: 0, all: 0 }]));
-    const count = (h: string, n: NodeConfig) => {
-        const l = load.get(h)!;
-        l.all++;
-        if (n.role === "control-plane") l.controlPlanes++;
-    };
-    for (const n of nodes) if (n.hypervisor) count(n.hypervisor, n);
-    // Control planes first, so they take the emptiest hypervisors; ties go to declaration order.
-    const ordered = [...nodes.filter((n) => n.role === "control-plane"), ...nodes.filter((n) => n.role !== "control-plane")];
-    const chosen = new Map<string, string>();
-    for (const n of ordered) {
-        if (n.hypervisor) continue;
-        const key = (h: HypervisorConfig) => {
-            const l = load.get(h.name)!;
-            return n.role === "control-plane" ? [l.controlPlanes, l.all] : [l.all, l.controlPlanes];
-        };
-        const best = hypervisors.reduce((a, b) => {
-            const [ka, kb] = [key(a), key(b)];
-            return kb[0] < ka[0] || (kb[0] === ka[0] && kb[1] < ka[1]) ? b : a;
-        });
-        chosen.set(n.name, best.name);
-        count(best.name, n);
-    }
-    return nodes.map((n) => {
-        const h = byName.get(n.hypervisor ?? chosen.get(n.name)!);
+    const chosen = new Map<string, HypervisorConfig>();
+    for (const n of nodes) {
+        if (n.hypervisor === undefined) continue;
+        const h = byName.get(n.hypervisor);
         if (!h) throw new Error(`node ${n.name}: hypervisor ${n.hypervisor} is not declared`);
-        return { node: n, hypervisor: h };
-    });
+        chosen.set(n.name, h);
+    }
+    const controlPlanes = new Map(hypervisors.map((h) => [h.name, 0]));
+    for (const n of nodes) if (n.role === "control-plane" && chosen.has(n.name)) controlPlanes.set(chosen.get(n.name)!.name, controlPlanes.get(chosen.get(n.name)!.name)! + 1);
+    for (const n of nodes) {
+        if (chosen.has(n.name)) continue;
+        const ranked = rankHypervisors(n.name, hypervisors);
+        if (n.role !== "control-plane") {
+            chosen.set(n.name, ranked[0]);
+            continue;
+        }
+        const fewest = Math.min(...controlPlanes.values());
+        const h = ranked.find((c) => controlPlanes.get(c.name) === fewest)!;
+        controlPlanes.set(h.name, fewest + 1);
+        chosen.set(n.name, h);
+    }
+    return nodes.map((node) => ({ node, hypervisor: chosen.get(node.name)! }));
 }

@@ -1,14 +1,14 @@
-// Pure renders for one VPS node: cloud-init NoCloud seed and the libvirt scripts.
-import * as crypto from "crypto";
-import * as path from "path";
+// Pure renders for one VPS node: the cloud-init NoCloud seed (the libvirt scripts are in scripts.ts).
 import * as jsyaml from "js-yaml";
 import { StackConfig } from "../../stacks/schema";
 import { prefixLength } from "../shared/net";
 import { KERNEL_ARG } from "../../stacks/grammar";
-import { renderScript, shellQuote } from "../shared/script";
+import { shellQuote } from "../shared/script";
 
 export type NodeConfig = StackConfig["nodes"][number];
 export type HypervisorConfig = StackConfig["vps"]["hypervisors"][number];
+/** The base cloud image: its URL and where its sha256 comes from (pinned, or the publisher's checksum file). */
+export type VmImage = Pick<StackConfig["vps"]["image"], "url" | "sha256" | "checksumUrl">;
 
 export interface CloudInitInput {
     readonly node: Pick<NodeConfig, "name" | "ip">;
@@ -88,76 +88,4 @@ export function renderCloudInit(input: CloudInitInput): CloudInit {
         metaData: dump({ "instance-id": input.node.name, "local-hostname": input.node.name }),
         networkConfig: dump({ version: 2, ethernets: { primary: ethernet } }),
     };
-}
-
-/** Settings of the libvirt scripts that differ between a real hypervisor and the test suite's. */
-export interface LibvirtHostSettings {
-    readonly uri: string;
-    /** kvm on hypervisors; qemu where KVM acceleration is refused (the tests). */
-    readonly virtType: string;
-    /** host-passthrough on hypervisors; a QEMU model under plain emulation. */
-    readonly cpu: string;
-    readonly osVariant: string;
-    readonly ipWaitSeconds: number;
-}
-
-export const HYPERVISOR_SETTINGS: LibvirtHostSettings = {
-    uri: "qemu:///system",
-    virtType: "kvm",
-    cpu: "host-passthrough",
-    osVariant: "ubuntu20.04",
-    ipWaitSeconds: 300,
-};
-
-export interface CreateScriptInput {
-    readonly node: NodeConfig;
-    readonly hypervisor: HypervisorConfig;
-    readonly imageUrl: string;
-    readonly cloudInit: CloudInit;
-    readonly host?: LibvirtHostSettings;
-}
-
-/** The base image's volume name: one per image URL, shared by the nodes of a hypervisor. */
-export function baseVolumeName(imageUrl: string): string {
-    return `oslo-mesh-base-${crypto.createHash("sha256").update(imageUrl).digest("hex").slice(0, 12)}`;
-}
-
-export function renderCreateScript(input: CreateScriptInput): string {
-    const h = input.host ?? HYPERVISOR_SETTINGS;
-    const mode = input.hypervisor.bridge ? "bridge" : input.hypervisor.network ? "network" : "none";
-    return renderScript(path.join(__dirname, "libvirt-create.sh"), {
-        LIBVIRT_URI: h.uri,
-        DOMAIN: input.node.name,
-        POOL: input.hypervisor.pool,
-        BASE_IMAGE_URL: input.imageUrl,
-        BASE_VOLUME: baseVolumeName(input.imageUrl),
-        DISK_GIB: input.node.diskGiB,
-        VCPUS: input.node.vcpus,
-        MEMORY_MIB: input.node.memoryMiB,
-        CPU: h.cpu,
-        VIRT_TYPE: h.virtType,
-        OS_VARIANT: h.osVariant,
-        NETWORK_MODE: mode,
-        NETWORK_NAME: input.hypervisor.network ?? "",
-        BRIDGE: input.hypervisor.bridge ?? "",
-        STATIC_IP: input.hypervisor.bridge ? (input.node.ip ?? "") : "",
-        IP_WAIT_SECONDS: h.ipWaitSeconds,
-        USER_DATA: input.cloudInit.userData,
-        META_DATA: input.cloudInit.metaData,
-        NETWORK_CONFIG: input.cloudInit.networkConfig,
-    });
-}
-
-export function renderDeleteScript(input: { node: Pick<NodeConfig, "name">; hypervisor: Pick<HypervisorConfig, "pool">; host?: Pick<LibvirtHostSettings, "uri"> }): string {
-    return renderScript(path.join(__dirname, "libvirt-delete.sh"), {
-        LIBVIRT_URI: (input.host ?? HYPERVISOR_SETTINGS).uri,
-        DOMAIN: input.node.name,
-        POOL: input.hypervisor.pool,
-    });
-}
-
-/** The address the create script printed last (`ip=...`); empty when it printed none. */
-export function parseCreatedIp(stdout: string): string {
-    const lines = stdout.trim().split("\n").filter((l) => l.startsWith("ip="));
-    return lines.length ? lines[lines.length - 1].slice(3) : "";
 }

@@ -62,6 +62,15 @@ export function checkVps(cfg: Pick<StackConfig, "environment" | "ssh" | "vps" | 
     if (cfg.vps.driver === "libvirt" && cfg.vps.hypervisors.length === 0) {
         p.add(["vps", "hypervisors"], "the libvirt driver needs at least one hypervisor");
     }
+    // A VM's command is local on this machine's libvirt and remote over SSH elsewhere: a node
+    // moving between the two would be a new resource, created before the old one goes.
+    const local = cfg.vps.hypervisors.filter((h) => h.host === undefined).length;
+    if (cfg.vps.driver === "libvirt" && local > 0 && local < cfg.vps.hypervisors.length) {
+        cfg.vps.hypervisors.forEach((h, i) => {
+            if (h.host === undefined) p.add(["vps", "hypervisors", i, "host"], "required: either every hypervisor is reached over SSH (host) or the only one is this machine's libvirt");
+        });
+    }
+    if (cfg.vps.driver === "libvirt") checkImageChecksum(cfg.vps.image, p);
 
     const names = new Map<string, number>();
     const ips = new Map<string, string>();
@@ -166,4 +175,24 @@ function reservedInSubnet(subnet: string, gateway: string | undefined): Map<stri
     }
     if (gateway) out.set(gateway, "gateway");
     return out;
+}
+
+/**
+ * The base image is verified before any VM uses it: against a pinned sha256, or the
+ * publisher's checksum file. A checksum file lists the files of its own directory; the
+ * default one (Ubuntu's focal release) says nothing about an image from elsewhere.
+ */
+function checkImageChecksum(image: StackConfig["vps"]["image"], p: Problems): void {
+    if (image.sha256 !== undefined) return;
+    if (image.checksumUrl === undefined) {
+        p.add(["vps", "image", "sha256"], "required without vps.image.checksumUrl: the base image is verified before any VM uses it");
+        return;
+    }
+    const dir = (url: string) => url.replace(/[?#].*$/, "").replace(/[^/]*$/, "");
+    if (dir(image.checksumUrl) !== dir(image.url)) {
+        p.add(
+            ["vps", "image", "checksumUrl"],
+            `${image.checksumUrl} lists the files of ${dir(image.checksumUrl)}, not of the image's directory ${dir(image.url)}: set it to the image's checksum file, or pin vps.image.sha256`,
+        );
+    }
 }
