@@ -44,6 +44,22 @@ describe("policy rule downloads-verified", () => {
         assert.deepStrictEqual(downloads(verified), []);
     });
 
+    it("an empty pin is fine when the script falls back to the publisher's checksum file (as the base image does)", () => {
+        const body = [
+            'work=$(mktemp -d)',
+            'if [ -n "${IMAGE_SHA256}" ]; then sha="${IMAGE_SHA256}"; else',
+            '  curl -fsSL -o "${work}/SHA256SUMS" "${CHECKSUM_URL}"',
+            '  sha=$(awk \'$2 == "focal.img" { print $1 }\' "${work}/SHA256SUMS")',
+            'fi',
+            'curl -fsSL -o "${work}/image" "${IMAGE_URL}"',
+            'got=$(sha256sum "${work}/image" | cut -d" " -f1)',
+            '[ "${got}" = "${sha}" ]',
+        ].join("\n");
+        assert.deepStrictEqual(downloads(script(body, { IMAGE_SHA256: "", CHECKSUM_URL: "https://x/SHA256SUMS", IMAGE_URL: "https://x/focal.img" })), []);
+        const noFallback = body.replace(/ else\n.*\n.*\nfi/, " fi");
+        assert.match(downloads(script(noFallback, { IMAGE_SHA256: "", IMAGE_URL: "https://x/focal.img" })).join("\n"), /IMAGE_SHA256 is empty/);
+    });
+
     it("fails downloads piped into a shell, kubectl apply of a URL, and wget without a check", () => {
         assert.match(downloads(script("curl -fsSL https://get.example/install.sh | bash"))[0], /pipes https:\/\/get.example\/install.sh straight into bash, unverified/);
         assert.match(downloads(script("kubectl apply -f https://docs.projectcalico.org/v3.10/manifests/calico.yaml"))[0], /kubectl apply -f https:\/\/docs.projectcalico.org\/v3.10\/manifests\/calico.yaml applies a download unverified/);

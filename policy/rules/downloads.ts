@@ -3,7 +3,7 @@
 // digest of that same file (sha256sum, sha512sum, …, or a digest tool held in a *SUM* variable),
 // or a `sha256sum -c` check; a download piped straight into a command, or `kubectl apply -f URL`,
 // is never verified; a pinned digest parameter (…_SHA256, …_SHA512) rendered empty means the
-// script goes ahead unverified. A check written in a way this reading does not know is reported:
+// script goes ahead unverified, unless it fetches the publisher's checksum file instead. A check written in a way this reading does not know is reported:
 // say it the known way, or teach the rule.
 import { commandScripts, isCommand, logicalLines, ScriptLine, scriptParams, shellWords } from "./shell";
 import { Finding, ResourceRule, undetermined, UNKNOWN } from "./types";
@@ -94,8 +94,10 @@ export function downloadFindings(name: string, field: string, script: string): F
         const m = /\bkubectl\b.*\s(apply|create|replace)\b.*\s-f\s+["']?(https?:\/\/\S+)/.exec(l.text);
         if (m) findings.push({ message: `${where(l)}: kubectl ${m[1]} -f ${m[2]} applies a download unverified` });
     }
+    // An empty pin is fine when the script then takes the digest from the publisher's checksum file.
+    const fetchesChecksumFile = downloadsIn(lines).some((d) => CHECKSUM_FILE.test(d.output));
     for (const [param, value] of params) {
-        if (PINNED_DIGEST_PARAM.test(param) && value === "" && new RegExp(`\\$\\{?${param}\\b`).test(script)) {
+        if (PINNED_DIGEST_PARAM.test(param) && value === "" && !fetchesChecksumFile && new RegExp(`\\$\\{?${param}\\b`).test(script)) {
             findings.push({ message: `${name} (${field}): ${param} is empty, so the download it pins is used without a checksum check; pin it in the stack config` });
         }
     }
