@@ -7,6 +7,16 @@ export const UBUNTU_FOCAL_IMAGE = "https://cloud-images.ubuntu.com/releases/foca
 /** Ubuntu publishes the sha256 of every image of a release directory in SHA256SUMS beside them. */
 export const UBUNTU_FOCAL_SHA256SUMS = "https://cloud-images.ubuntu.com/releases/focal/release/SHA256SUMS";
 export const CGROUP_V1_KERNEL_ARGS = ["systemd.unified_cgroup_hierarchy=0"];
+/**
+ * Calico v3.10.4's Kubernetes-datastore manifest, from its GitHub release archive (the repository's
+ * Makefile at v3.10.4, `release-archive`: `release-v3.10.4/k8s-manifests/calico.yaml`, rendered
+ * from `_includes/v3.10/charts/calico`). docs.projectcalico.org answers 404 for
+ * /v3.10/manifests/calico.yaml (projectcalico/calico#6587), and the repository holds no rendered
+ * v3.10 manifest to fetch from raw.githubusercontent.com: `v3.10/manifests/calico.yaml` at the tag
+ * is a Jekyll `{% helm %}` stub. No sha256 is pinned here: the archive cannot be fetched where this
+ * was written, and a checksum is never invented; the CNI step stops until the stack pins one.
+ */
+export const CALICO_MANIFEST_URL = "https://github.com/projectcalico/calico/releases/download/v3.10.4/release-v3.10.4.tgz#release-v3.10.4/k8s-manifests/calico.yaml";
 
 const common = {
     region: "oslo",
@@ -29,7 +39,9 @@ const common = {
         cniPluginsVersion: "0.7.5",
         // containerd 1.3 is validated with Kubernetes 1.15; this is Ubuntu 20.04's own build of it.
         containerdVersion: "1.3.3-0ubuntu2",
-        cni: { manifestUrl: "https://docs.projectcalico.org/v3.10/manifests/calico.yaml" },
+        // k8s.gcr.io is frozen and only redirects here; a mirror of registry.k8s.io can stand in.
+        imageRepository: "registry.k8s.io",
+        cni: { manifestUrl: CALICO_MANIFEST_URL },
     },
     istio: {
         version: "1.3.3",

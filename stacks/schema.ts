@@ -141,10 +141,12 @@ export const sections = {
         cniPluginsVersion: releaseVersion,
         /** The Ubuntu package version of containerd, held at that version. */
         containerdVersion: debianVersion,
+        /** Where kubeadm's control-plane images and containerd's pause image come from (registry.k8s.io, or a mirror of it). */
+        imageRepository: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, "must be a registry host with an optional port and path, such as registry.k8s.io or mirror.example.no:5000/k8s"),
         cni: z.strictObject({
-            /** The Calico manifest applied after kubeadm init. */
+            /** The Calico manifest applied after kubeadm init, or a .tgz with the manifest's path inside it after `#`. */
             manifestUrl: downloadUrl,
-            /** Its sha256; without it the manifest is applied unverified, with a warning. */
+            /** The sha256 of what manifestUrl serves; without it the CNI step stops before applying anything. */
             manifestSha256: z.string().regex(/^[a-f0-9]{64}$/, "must be a sha256 in hex").optional(),
         }),
     }),

@@ -66,11 +66,14 @@ describe("kubernetes: KubeadmCluster under mocks", () => {
         assert.deepStrictEqual([...closure(recorder, recorder.byName("prod-init"))].filter((d) => d.startsWith("prod-cp-2") || d.startsWith("prod-worker")), []);
     });
 
-    it("the provider comes from the kubeconfig, which waits for the CNI", () => {
+    it("the provider comes from the kubeconfig, which waits for the CNI and for every worker to be Ready", () => {
         const provider = recorder.byType("pulumi:providers:kubernetes")[0];
         const deps = closure(recorder, provider);
         assert.ok(deps.has("prod-kubeconfig") && deps.has("prod-cni") && deps.has("prod-init"));
-        assert.ok(![...deps].some((d) => d.endsWith("-join")), "the provider does not wait for joins");
+        // So `pulumi destroy` deletes Istio and the mesh (which use the provider, and run on the
+        // workers) before it drains any worker; control planes are tainted and hold no Istio pod.
+        for (const n of cfg.nodes.filter((x) => x.role === "worker")) assert.ok(deps.has(`${n.name}-registered`), `the provider waits for ${n.name}-registered`);
+        assert.ok(!deps.has("prod-cp-3-join"), "nor for the control planes joining one after another");
     });
 
     it("kubeconfig, bootstrap token, certificate key and SSH key are secrets, and reach no script or log", async () => {
@@ -93,11 +96,30 @@ describe("kubernetes: KubeadmCluster under mocks", () => {
         assert.match(join.value, new RegExp(`\\ncaCertHash=sha256:${"d".repeat(64)}\\n$`));
     });
 
-    it("a worker's join runs kubeadm reset when it is removed, and its registration drains it first", () => {
-        assert.match(String(recorder.byName("prod-worker-2-join").inputs.delete), /kubeadm reset --force/);
-        assert.match(String(recorder.byName("prod-worker-2-registered").inputs.delete), /readonly ACTION='remove'/);
-        // Pulumi deletes dependents first: the registration (drain) goes before the join (reset), which goes before the VM.
-        assert.ok(closure(recorder, recorder.byName("prod-worker-2-registered")).has("prod-worker-2-join"));
-        assert.ok(closure(recorder, recorder.byName("prod-worker-2-join")).has("prod-worker-2-vm"));
+    it("removal runs in kubeadm's order: drain (registered), kubeadm reset on the node (join), then the Node deleted and etcd checked (admit)", () => {
+        for (const [node, controlPlane] of [["prod-worker-2", false], ["prod-cp-3", true]] as const) {
+            const [registered, join, admit] = ["registered", "join", "admit"].map((s) => recorder.byName(`${node}-${s}`));
+            assert.match(String(registered.inputs.delete), /readonly ACTION='drain'/);
+            assert.match(String(join.inputs.delete), /kubeadm reset --force/);
+            assert.match(String(admit.inputs.delete), /readonly ACTION='forget'/);
+            assert.match(String(admit.inputs.delete), new RegExp(`readonly CONTROL_PLANE='${controlPlane}'`));
+            // Pulumi deletes dependents first: registered before join, join before admit, and all of them before the VM.
+            assert.ok(closure(recorder, registered).has(`${node}-join`));
+            assert.ok(closure(recorder, join).has(`${node}-admit`));
+            assert.ok(closure(recorder, join).has(`${node}-vm`));
+            // The drain and the Node's deletion run on the first control plane, the reset on the node itself.
+            const host = (r: RecordedResource) => (r.inputs.connection as { value: { host: string } }).value.host;
+            assert.strictEqual(host(registered), host(recorder.byName("prod-init")));
+            assert.strictEqual(host(admit), host(recorder.byName("prod-init")));
+            assert.notStrictEqual(host(join), host(recorder.byName("prod-init")));
+        }
+    });
+
+    it("a node is watched until Ready only once the pod network is applied", () => {
+        assert.ok(closure(recorder, recorder.byName("prod-worker-1-registered")).has("prod-cni"));
+    });
+
+    it("the firewall step keeps the SSH client's address through sudo, to refuse locking it out", () => {
+        assert.match(String(recorder.byName("prod-worker-1-firewall").inputs.create), /sudo -n env SSH_CLIENT="\$SSH_CLIENT" bash "\$f"/);
     });
 });

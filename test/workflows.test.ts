@@ -41,6 +41,20 @@ describe("workflows", () => {
         assert.ok(preview.steps.some((s: any) => /--diff origin\/\$\{\{ github\.base_ref \}\}/.test(s.run ?? "") && /GITHUB_STEP_SUMMARY/.test(s.run)));
     });
 
+    it("every job that talks to the clusters runs on the self-hosted runner in Oslo, inside the admin CIDRs, and never for a fork", () => {
+        const jobs = ["pull-request.yml", "release.yml"].flatMap((f) => Object.entries(load(f).jobs).map(([name, job]) => ({ file: f, name, job: job as any })));
+        const pulumiJobs = jobs.filter(({ job }) => job.steps.some((s: any) => String(s.uses).startsWith("pulumi/actions@")));
+        assert.deepStrictEqual(pulumiJobs.map((j) => `${j.file}:${j.name}`), ["pull-request.yml:preview", "release.yml:staging", "release.yml:prod"]);
+        for (const { file, name, job } of pulumiJobs) assert.deepStrictEqual(job["runs-on"], ["self-hosted", "linux", "oslo"], `${file}:${name}`);
+        assert.strictEqual(load("pull-request.yml").jobs.preview.if, "github.event.pull_request.head.repo.full_name == github.repository");
+        assert.strictEqual(load("pull-request.yml").jobs.test["runs-on"], "ubuntu-22.04", "the tests need no access to the clusters");
+        const readme = fs.readFileSync(path.join(PROJECT_DIR, "README.md"), "utf8");
+        const flow = readme.slice(readme.indexOf("## From a branch to prod"), readme.indexOf("### Adding an environment"));
+        assert.match(flow, /self-hosted runner in Oslo/);
+        assert.match(flow, /`self-hosted`, `linux`, `oslo`/);
+        assert.match(flow, /oslo-mesh:kubernetes\.adminCidrs/);
+    });
+
     it("merges to main: pulumi up on staging, then prod behind the production environment's approval", () => {
         const wf = load("release.yml");
         assert.deepStrictEqual(wf.on, { push: { branches: ["main"] } });

@@ -6,7 +6,6 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import * as semver from "semver";
 import { KvmVps } from "../vps";
 import { bashCommand } from "../shared/script";
 import {
@@ -26,8 +25,10 @@ import {
     secretsStdin,
     joinStdin,
     ClusterShape,
-    CRICTL_SUM_FILES_SINCE,
+    LifecycleAction,
+    NodeIdentity,
 } from "./render";
+import { kubernetesAdvisories } from "./advisories";
 import { splitEndpoint } from "./validate";
 
 export interface KubeadmClusterArgs {
@@ -59,12 +60,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const first = controlPlanes[0];
         if (!first) throw new Error("a cluster needs a control-plane node");
         const ha = controlPlanes.length > 1;
-        if (!k.crictlSha256 && semver.lt(k.crictlVersion, CRICTL_SUM_FILES_SINCE)) {
-            pulumi.log.warn(
-                `cri-tools v${k.crictlVersion} publishes crictl's sha256 only in its release notes: set oslo-mesh:kubernetes.crictlSha256 from them, or node preparation stops before installing anything`,
-                this,
-            );
-        }
+        for (const warning of kubernetesAdvisories(k)) pulumi.log.warn(warning, this);
         const parent = { parent: this };
 
         // A kubeadm bootstrap token is [a-z0-9]{6}.[a-z0-9]{16}; the certificate key 32 bytes in hex.
@@ -89,8 +85,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             extra: Partial<command.remote.CommandArgs>,
             dependsOn: pulumi.Resource[],
             more: pulumi.CustomResourceOptions = {},
+            keepEnv: ReadonlyArray<string> = [],
         ) => {
-            const create = pulumi.output(script).apply((s) => bashCommand(s, { sudo: sudo(node) }));
+            const create = pulumi.output(script).apply((s) => bashCommand(s, { sudo: sudo(node), keepEnv }));
             return new command.remote.Command(resourceName, { connection: ssh(node), create, update: create, ...extra }, { parent: this, dependsOn, ...more });
         };
 
@@ -104,53 +101,54 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 renderFirewallScript(node.nodeName, node.role, { adminCidrs: k.adminCidrs, clusterCidrs: args.nodeCidrs, podCidr: k.podCidr, apiPort, publicPorts: args.publicPorts }),
                 {},
                 [node],
+                {},
+                // It refuses rules that would lock out the SSH client running it.
+                ["SSH_CLIENT"],
             );
             prepared.set(node, [prepare, firewall]);
         }
 
         // 2. kubeadm init on the first control plane; it prints the CA hash the others pin.
+        const firstIdentity = first.privateIp.apply((ip): NodeIdentity => ({ name: first.nodeName, ip }));
         const initConfig = pulumi
             .all([shape, first.privateIp, first.publicIp])
             .apply(([s, privateIp, publicIp]) => renderInitConfig(s, { name: first.nodeName, ip: privateIp }, [publicIp, privateIp]));
-        const init = converge(`${name}-init`, first, initConfig.apply((c) => renderInitScript(first.nodeName, k, c, ha)), { stdin: secrets }, prepared.get(first)!);
+        const init = converge(`${name}-init`, first, pulumi.all([firstIdentity, initConfig]).apply(([id, c]) => renderInitScript(id, k, c, ha)), { stdin: secrets }, prepared.get(first)!);
         const joinSecrets = pulumi.secret(pulumi.all([secrets, init.stdout]).apply(([s, out]) => joinStdin(s, parseCaCertHash(out))));
         const cni = converge(`${name}-cni`, first, renderCniScript(k), {}, [init]);
 
-        // 3. The other nodes: admitted on the first control plane, joined, then watched until registered.
+        // 3. The other nodes, in kubeadm's order. Joining: admitted on the first control plane,
+        // joined, then watched until Ready. Removal runs the deletes in reverse dependency order:
+        // `registered` drains the node, `join` runs kubeadm reset on it (which removes a control
+        // plane's etcd member while its Node still exists), and `admit` deletes the Node and
+        // checks etcd's member list.
         const admitConfig = shape.apply(renderAdmitConfig);
+        const onFirst = (script: pulumi.Input<string>) => pulumi.output(script).apply((sc) => bashCommand(sc, { sudo: sudo(first) }));
         const join = (node: KvmVps, controlPlane: boolean, after: pulumi.Resource[]) => {
-            const admit = converge(
-                `${node.nodeName}-admit`,
-                first,
-                admitConfig.apply((c) => renderLifecycleScript("admit", node.nodeName, { admitConfig: c, controlPlane })),
-                { stdin: secrets },
-                [init, ...after],
-            );
-            const joinConfig = pulumi.all([shape, node.privateIp]).apply(([s, ip]) => renderJoinConfig(s, { name: node.nodeName, ip }, controlPlane));
+            const identity = node.privateIp.apply((ip): NodeIdentity => ({ name: node.nodeName, ip }));
+            const lifecycle = (action: LifecycleAction, config: pulumi.Input<string> = "") =>
+                pulumi.all([identity, firstIdentity, config]).apply(([id, f, c]) => renderLifecycleScript(action, id, f, { admitConfig: c, controlPlane }));
+            const admit = converge(`${node.nodeName}-admit`, first, lifecycle("admit", admitConfig), { stdin: secrets, delete: onFirst(lifecycle("forget")) }, [init, ...after]);
+            const joinConfig = pulumi.all([shape, identity]).apply(([s, id]) => renderJoinConfig(s, id, controlPlane));
             const joined = converge(
                 `${node.nodeName}-join`,
                 node,
-                joinConfig.apply((c) => renderJoinScript(node.nodeName, c, controlPlane)),
+                pulumi.all([identity, joinConfig, firstIdentity]).apply(([id, c, f]) => renderJoinScript(id, c, controlPlane, f)),
                 { stdin: joinSecrets, delete: bashCommand(renderResetScript(node.nodeName), { sudo: sudo(node) }) },
                 [...prepared.get(node)!, admit, init],
             );
-            // Its delete drains the node and removes it from the cluster before kubeadm reset runs on it.
-            const registered = converge(
-                `${node.nodeName}-registered`,
-                first,
-                renderLifecycleScript("wait", node.nodeName),
-                { delete: bashCommand(renderLifecycleScript("remove", node.nodeName), { sudo: sudo(first) }) },
-                [joined],
-            );
-            return registered;
+            // Ready needs the pod network.
+            return converge(`${node.nodeName}-registered`, first, lifecycle("wait"), { delete: onFirst(lifecycle("drain")) }, [joined, cni]);
         };
         // Control planes one at a time: concurrent control-plane joins fail on 1.15.0.
         let previous: pulumi.Resource[] = [];
         for (const cp of controlPlanes.slice(1)) previous = [join(cp, true, previous)];
-        for (const w of workers) join(w, false, []);
+        const workersReady = workers.map((w) => join(w, false, []));
 
-        // 4. The kubeconfig, once the pod network is up. Its output never reaches a log.
-        const kubeconfigCmd = converge(`${name}-kubeconfig`, first, renderKubeconfigScript(), { logging: "none" }, [cni], { additionalSecretOutputs: ["stdout"] });
+        // 4. The kubeconfig, once the pod network is up and every worker is Ready: so Istio and the
+        // mesh, which use it and run on the workers (control planes are tainted), are deleted before
+        // any worker is drained on `pulumi destroy`. Its output never reaches a log.
+        const kubeconfigCmd = converge(`${name}-kubeconfig`, first, renderKubeconfigScript(), { logging: "none" }, [cni, ...workersReady], { additionalSecretOutputs: ["stdout"] });
         this.kubeconfig = pulumi.secret(kubeconfigCmd.stdout);
         this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: this.kubeconfig, enableServerSideApply: false }, { parent: this });
         this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig });

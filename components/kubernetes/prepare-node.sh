@@ -44,6 +44,19 @@ net.ipv4.ip_forward = 1"; then
 fi
 
 phase "host packages kubeadm's preflight needs, and containerd"
+# On a first boot unattended-upgrades may hold apt's locks for minutes. apt-get install waits for
+# the dpkg lock with DPkg::Lock::Timeout (apt >= 1.9.11; focal has 2.0); `apt-get update` (the
+# lists lock) and apt-mark (dpkg --set-selections) do not wait, so they are retried while locked.
+apt_retry() {
+  local deadline=$((SECONDS + APT_LOCK_SECONDS)) err
+  until err=$("$@" 2>&1 >/dev/null); do
+    if [[ "${err}" != *lock* ]] || [ "${SECONDS}" -ge "${deadline}" ]; then
+      printf '%s\n' "${err}" >&2
+      return 1
+    fi
+    sleep 2
+  done
+}
 missing=()
 for pkg in "${HOST_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "${pkg%%=*}" 2>/dev/null | grep -q "install ok installed" || missing+=("${pkg}")
@@ -52,9 +65,9 @@ if [ "$(dpkg-query -W -f='${Version}' containerd 2>/dev/null || true)" != "${CON
   missing+=("containerd=${CONTAINERD_VERSION}")
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades "${missing[@]}" >/dev/null
-  apt-mark hold containerd >/dev/null
+  apt_retry apt-get -qq update
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout="${APT_LOCK_SECONDS}" install -y -qq --allow-downgrades "${missing[@]}" >/dev/null
+  apt_retry apt-mark hold containerd
 fi
 if write_file /etc/containerd/config.toml 0644 "${CONTAINERD_CONFIG}"; then
   systemctl restart containerd

@@ -85,14 +85,31 @@ EnvironmentFile=-/etc/default/kubelet
 ExecStart=
 ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS`;
 
-const CONTAINERD_CONFIG = `# oslo-mesh: containerd's defaults, with the CRI plugin on (the kubelet talks to ${CRI_SOCKET}).
+/** kubeadm 1.13–1.15's pause image (cmd/kubeadm/app/constants PauseVersion). With containerd, kubeadm
+ *  passes no --pod-infra-container-image to the kubelet (phases/kubelet/flags.go): containerd's
+ *  sandbox_image decides it, so it must come from the same repository as kubeadm's images. */
+export const PAUSE_VERSION = "3.1";
+
+function containerdConfig(imageRepository: string): string {
+    return `# oslo-mesh: containerd's defaults, with the CRI plugin on (the kubelet talks to ${CRI_SOCKET}).
 [plugins.cri]
-  sandbox_image = "k8s.gcr.io/pause:3.1"`;
+  sandbox_image = "${imageRepository}/pause:${PAUSE_VERSION}"`;
+}
+
+/** How long node preparation waits for apt's locks, which first-boot unattended-upgrades may hold. */
+export const APT_LOCK_SECONDS = 900;
 
 /** Sandboxing for tests: ROOT prefixes every path the scripts write. Empty on nodes. */
 export interface ScriptEnv {
     readonly root?: string;
+    /** How long a script waits for the cluster to reach the state it checks; tests shorten it. */
+    readonly waitSeconds?: number;
 }
+
+/** How long init and join wait for the end state of kubeadm, and a node to become Ready. */
+export const WAIT_SECONDS = { kubeadm: 300, ready: 600 };
+/** How long a removal waits for the node's pods to be evicted before it fails and names the holdouts. */
+export const DRAIN_SECONDS = 300;
 
 export function renderPrepareScript(nodeName: string, k: KubernetesConfig, env: ScriptEnv = {}): string {
     const list = artifacts(k);
@@ -102,7 +119,8 @@ export function renderPrepareScript(nodeName: string, k: KubernetesConfig, env: 
         K8S_VERSION: k.version,
         HOST_PACKAGES,
         CONTAINERD_VERSION: k.containerdVersion,
-        CONTAINERD_CONFIG,
+        APT_LOCK_SECONDS: APT_LOCK_SECONDS,
+        CONTAINERD_CONFIG: containerdConfig(k.imageRepository),
         ARTIFACT_NAMES: list.map((a) => a.name),
         ARTIFACT_URLS: list.map((a) => a.url),
         ARTIFACT_SUM_URLS: list.map((a) => a.sumUrl),
@@ -151,6 +169,7 @@ export function renderInitConfig(shape: ClusterShape, node: NodeIdentity, extraS
         kind: "ClusterConfiguration",
         clusterName: shape.clusterName,
         kubernetesVersion: `v${shape.k.version}`,
+        imageRepository: shape.k.imageRepository,
         controlPlaneEndpoint: shape.endpoint,
         networking: { podSubnet: shape.k.podCidr, serviceSubnet: shape.k.serviceCidr, dnsDomain: shape.k.clusterDomain },
         apiServer: { certSANs: [...new Set([host, ...extraSans])] },
@@ -171,31 +190,57 @@ export function renderJoinConfig(shape: ClusterShape, node: NodeIdentity, contro
     return dump([join]);
 }
 
-export function renderInitScript(nodeName: string, k: KubernetesConfig, kubeadmConfig: string, ha: boolean, env: ScriptEnv = {}): string {
-    return renderScript(script("init.sh"), { ROOT: env.root ?? "", NODE_NAME: nodeName, K8S_VERSION: k.version, KUBEADM_CONFIG: kubeadmConfig, UPLOAD_CERTS: ha });
+export function renderInitScript(node: NodeIdentity, k: KubernetesConfig, kubeadmConfig: string, ha: boolean, env: ScriptEnv = {}): string {
+    return renderScript(script("init.sh"), {
+        ROOT: env.root ?? "",
+        NODE_NAME: node.name,
+        NODE_IP: node.ip,
+        K8S_VERSION: k.version,
+        KUBEADM_CONFIG: kubeadmConfig,
+        UPLOAD_CERTS: ha,
+        WAIT_SECONDS: env.waitSeconds ?? WAIT_SECONDS.kubeadm,
+    });
 }
 
-export function renderJoinScript(nodeName: string, kubeadmConfig: string, controlPlane: boolean, env: ScriptEnv = {}): string {
-    return renderScript(script("join.sh"), { ROOT: env.root ?? "", NODE_NAME: nodeName, KUBEADM_CONFIG: kubeadmConfig, CONTROL_PLANE: controlPlane });
+/** The first control plane: lifecycle actions run there, and a half-joined control plane removes its etcd member through it. */
+export type FirstControlPlane = NodeIdentity;
+
+export function renderJoinScript(node: NodeIdentity, kubeadmConfig: string, controlPlane: boolean, first: FirstControlPlane, env: ScriptEnv = {}): string {
+    return renderScript(script("join.sh"), {
+        ROOT: env.root ?? "",
+        NODE_NAME: node.name,
+        NODE_IP: node.ip,
+        KUBEADM_CONFIG: kubeadmConfig,
+        CONTROL_PLANE: controlPlane,
+        FIRST_CONTROL_PLANE: first.name,
+        WAIT_SECONDS: env.waitSeconds ?? WAIT_SECONDS.kubeadm,
+    });
 }
 
 export function renderResetScript(nodeName: string, env: ScriptEnv = {}): string {
     return renderScript(script("reset.sh"), { ROOT: env.root ?? "", NODE_NAME: nodeName });
 }
 
-/** On the first control plane, for another node: admit (before its join), wait (after), remove (on delete). */
+/** A step of a node's life run on the first control plane: admit (before its join), wait (after), drain and forget (its removal, around the reset on the node). */
+export type LifecycleAction = "admit" | "wait" | "drain" | "forget";
+
 export function renderLifecycleScript(
-    action: "admit" | "wait" | "remove",
-    nodeName: string,
-    opts: { admitConfig?: string; controlPlane?: boolean; waitSeconds?: number } & ScriptEnv = {},
+    action: LifecycleAction,
+    node: NodeIdentity,
+    first: FirstControlPlane,
+    opts: { admitConfig?: string; controlPlane?: boolean; drainSeconds?: number } & ScriptEnv = {},
 ): string {
     return renderScript(script("node-lifecycle.sh"), {
         ROOT: opts.root ?? "",
         ACTION: action,
-        NODE_NAME: nodeName,
+        NODE_NAME: node.name,
+        NODE_IP: node.ip,
+        FIRST_CONTROL_PLANE: first.name,
+        FIRST_CONTROL_PLANE_IP: first.ip,
         ADMIT_CONFIG: opts.admitConfig ?? "",
         CONTROL_PLANE: opts.controlPlane ?? false,
-        WAIT_SECONDS: opts.waitSeconds ?? 600,
+        WAIT_SECONDS: opts.waitSeconds ?? WAIT_SECONDS.ready,
+        DRAIN_SECONDS: opts.drainSeconds ?? DRAIN_SECONDS,
     });
 }
 

@@ -57,13 +57,18 @@ export function renderScript(file: string, params: Readonly<Record<string, Scrip
 
 /**
  * A command line that runs `script` with bash on a host whose login shell may be sh,
- * keeping standard input free for secrets. With `sudo`, it runs as root. The script's
+ * keeping standard input free for secrets. With `sudo`, it runs as root; `keepEnv` names
+ * session variables the script reads that sudo would drop (e.g. SSH_CLIENT). The script's
  * temporary file goes on every exit, also when the run is cancelled (INT, TERM) or its SSH
  * session drops (HUP); the exit status is the script's.
  */
-export function bashCommand(script: string, opts: { sudo: boolean }): string {
+export function bashCommand(script: string, opts: { sudo: boolean; keepEnv?: ReadonlyArray<string> }): string {
     if (script.split("\n").includes(DELIMITER)) throw new Error(`a script must not contain the line ${DELIMITER}`);
-    const run = opts.sudo ? `sudo -n bash "$f"` : `bash "$f"`;
+    const keep = (opts.keepEnv ?? []).map((v) => {
+        if (!/^[A-Z][A-Z0-9_]*$/.test(v)) throw new Error(`bad variable name ${v}`);
+        return ` ${v}="$${v}"`;
+    });
+    const run = opts.sudo ? (keep.length ? `sudo -n env${keep.join("")} bash "$f"` : `sudo -n bash "$f"`) : `bash "$f"`;
     return [
         `f=$(mktemp) && trap 'rm -f "$f"' EXIT && trap 'exit 129' HUP && trap 'exit 130' INT && trap 'exit 143' TERM && cat >"$f" <<'${DELIMITER}'`,
         script.endsWith("\n") ? script.slice(0, -1) : script,

@@ -39,6 +39,18 @@ export function grubCmdlineFragment(kernelArgs: ReadonlyArray<string>): string {
     return ["# oslo-mesh: vps.image.kernelArgs", ...lines, ""].join("\n");
 }
 
+const CGROUP_V1_REBOOTED = "/var/lib/oslo-mesh/cgroup-v1-reboot";
+
+/** A cgroup v2 boot writes the grub fragment (as base64: no quoting to get wrong), updates grub and
+ *  reboots, once; a cgroup v1 boot does nothing. */
+function cgroupV1Bootcmd(fragment: string): string {
+    return [
+        `if [ -f /sys/fs/cgroup/cgroup.controllers ] && [ ! -e ${CGROUP_V1_REBOOTED} ]; then`,
+        `mkdir -p /etc/default/grub.d /var/lib/oslo-mesh && echo ${Buffer.from(fragment).toString("base64")} | base64 -d >${GRUB_FRAGMENT_PATH} && update-grub && touch ${CGROUP_V1_REBOOTED} && reboot;`,
+        "fi",
+    ].join(" ");
+}
+
 /** The NoCloud seed: hostname, the admin user and key, cgroup v1 kernel arguments, and the network. */
 export function renderCloudInit(input: CloudInitInput): CloudInit {
     // The config was validated; these are the last line of defence for what runs as root on the VM.
@@ -61,6 +73,11 @@ export function renderCloudInit(input: CloudInitInput): CloudInit {
         disable_root: true,
         ssh_pwauth: false,
         growpart: { mode: "auto", devices: ["/"] },
+        // The kubelet of Kubernetes 1.15 needs cgroup v1. An image that came up with v2 reboots into
+        // it from bootcmd, which cloud-init runs before it creates the users or sets up SSH: nothing
+        // can log in before the reboot, so it never cuts node preparation short (a power_state
+        // reboot fires after `cloud-init status --wait` has returned). Once per instance.
+        bootcmd: args ? [["sh", "-c", cgroupV1Bootcmd(grubCmdlineFragment(input.kernelArgs))]] : [],
         write_files: args
             ? [
                   {
@@ -71,8 +88,6 @@ export function renderCloudInit(input: CloudInitInput): CloudInit {
               ]
             : [],
         runcmd: args ? [["update-grub"]] : [],
-        // The kubelet of Kubernetes 1.15 needs cgroup v1: reboot into it if the image came up with v2.
-        power_state: args ? { mode: "reboot", condition: "test -f /sys/fs/cgroup/cgroup.controllers", message: "rebooting into cgroup v1" } : undefined,
     };
     const ethernet = input.hypervisor.bridge
         ? {
