@@ -28,13 +28,21 @@ describe("policy rule downloads-verified", () => {
         assert.deepStrictEqual(violations(downloadsVerified, [commandResource("prod-cp-1-prepare", renderPrepareScript("prod-cp-1", k8s))]), []);
     });
 
-    it("passes the CNI manifest when its sha256 is pinned, fails it when the pin is empty", () => {
+    it("passes the CNI manifest pinned, and unpinned too: cni.sh then stops before applying anything", () => {
         const pinned = renderCniScript({ ...k8s, cni: { ...k8s.cni, manifestSha256: "a".repeat(64) } });
         assert.deepStrictEqual(violations(downloadsVerified, [commandResource("prod-cni", pinned)]), []);
         const unpinned = renderCniScript({ ...k8s, cni: { manifestUrl: k8s.cni.manifestUrl } });
-        assert.deepStrictEqual(violations(downloadsVerified, [commandResource("prod-cni", unpinned)]), [
-            "prod-cni (create): MANIFEST_SHA256 is empty, so the download it pins is used without a checksum check; pin it in the stack config",
-        ]);
+        assert.match(unpinned, /readonly MANIFEST_SHA256=''/);
+        assert.deepStrictEqual(violations(downloadsVerified, [commandResource("prod-cni", unpinned)]), []);
+    });
+
+    it("fails an empty pin that the script shrugs off (as cni.sh once did: a warning, then kubectl apply)", () => {
+        const warnOnly = script(
+            'work=$(mktemp -d)\ncurl -fsSL -o "${work}/calico.yaml" "${MANIFEST_URL}"\nactual=$(sha256sum "${work}/calico.yaml" | awk \'{ print $1 }\')\nif [ -z "${MANIFEST_SHA256}" ]; then\n  echo "warning: applying it unverified" >&2\nelif [ "${actual}" != "${MANIFEST_SHA256}" ]; then\n  exit 1\nfi\nkubectl apply -f "${work}/calico.yaml"',
+            { MANIFEST_URL: "https://x/calico.yaml", MANIFEST_SHA256: "" },
+        );
+        assert.deepStrictEqual(downloads(warnOnly), ["t (create): MANIFEST_SHA256 is empty, and then the script uses the download without a checksum check; pin it in the stack config"]);
+        assert.deepStrictEqual(downloads(warnOnly.replace("readonly MANIFEST_SHA256=''", `readonly MANIFEST_SHA256='${"b".repeat(64)}'`)), []);
     });
 
     it("fails a download used without a digest (as libvirt-create.sh fetched the base image)", () => {
@@ -56,8 +64,8 @@ describe("policy rule downloads-verified", () => {
             '[ "${got}" = "${sha}" ]',
         ].join("\n");
         assert.deepStrictEqual(downloads(script(body, { IMAGE_SHA256: "", CHECKSUM_URL: "https://x/SHA256SUMS", IMAGE_URL: "https://x/focal.img" })), []);
-        const noFallback = body.replace(/ else\n.*\n.*\nfi/, " fi");
-        assert.match(downloads(script(noFallback, { IMAGE_SHA256: "", IMAGE_URL: "https://x/focal.img" })).join("\n"), /IMAGE_SHA256 is empty/);
+        const checkOnlyWhenPinned = 'curl -fsSL -o /tmp/image "${IMAGE_URL}"\ngot=$(sha256sum /tmp/image | cut -d" " -f1)\nif [ -n "${IMAGE_SHA256}" ]; then [ "${got}" = "${IMAGE_SHA256}" ] || exit 1; fi';
+        assert.match(downloads(script(checkOnlyWhenPinned, { IMAGE_SHA256: "", IMAGE_URL: "https://x/focal.img" })).join("\n"), /IMAGE_SHA256 is empty/);
     });
 
     it("fails downloads piped into a shell, kubectl apply of a URL, and wget without a check", () => {

@@ -2,8 +2,8 @@
 // A static reading of the rendered script: a `curl`/`wget` that writes a file needs a later
 // digest of that same file (sha256sum, sha512sum, …, or a digest tool held in a *SUM* variable),
 // or a `sha256sum -c` check; a download piped straight into a command, or `kubectl apply -f URL`,
-// is never verified; a pinned digest parameter (…_SHA256, …_SHA512) rendered empty means the
-// script goes ahead unverified, unless it fetches the publisher's checksum file instead. A check written in a way this reading does not know is reported:
+// is never verified; a pinned digest parameter (…_SHA256, …_SHA512) rendered empty must not
+// let the script go ahead unverified (it stops, or takes the publisher's checksum file instead). A check written in a way this reading does not know is reported:
 // say it the known way, or teach the rule.
 import { commandScripts, isCommand, logicalLines, ScriptLine, scriptParams, shellWords } from "./shell";
 import { Finding, ResourceRule, undetermined, UNKNOWN } from "./types";
@@ -75,6 +75,20 @@ function verifiedLater(d: Download, lines: ScriptLine[]): boolean {
     return after.some((l) => DIGEST.test(l.text) && shellWords(l.text).includes(d.output));
 }
 
+/**
+ * Whether a script goes on unverified when the pinned digest `param` is empty: it tests
+ * `-z "${param}"` and that branch does not stop (exit, return or a `fail` helper), or it guards
+ * the check with `-n "${param}"` and fetches no published checksum file to fall back on. A pin
+ * compared as it is (an empty one never matches) or refused when empty fails closed.
+ */
+function emptyPinSkipsCheck(script: string, param: string, fetchesChecksumFile: boolean): boolean {
+    const ref = `"?\\$\\{?${param}\\}?"?`;
+    for (const m of script.matchAll(new RegExp(`-z\\s+${ref}[^\\n]*?\\bthen\\b([\\s\\S]*?)(?:\\b(?:elif|else|fi)\\b)`, "g"))) {
+        if (!/\b(exit\s+[1-9]|return\s+[1-9]|fail)\b/.test(m[1])) return true;
+    }
+    return new RegExp(`-n\\s+${ref}`).test(script) && !fetchesChecksumFile;
+}
+
 export function downloadFindings(name: string, field: string, script: string): Finding[] {
     const lines = logicalLines(script);
     const params = scriptParams(script);
@@ -94,11 +108,10 @@ export function downloadFindings(name: string, field: string, script: string): F
         const m = /\bkubectl\b.*\s(apply|create|replace)\b.*\s-f\s+["']?(https?:\/\/\S+)/.exec(l.text);
         if (m) findings.push({ message: `${where(l)}: kubectl ${m[1]} -f ${m[2]} applies a download unverified` });
     }
-    // An empty pin is fine when the script then takes the digest from the publisher's checksum file.
     const fetchesChecksumFile = downloadsIn(lines).some((d) => CHECKSUM_FILE.test(d.output));
     for (const [param, value] of params) {
-        if (PINNED_DIGEST_PARAM.test(param) && value === "" && !fetchesChecksumFile && new RegExp(`\\$\\{?${param}\\b`).test(script)) {
-            findings.push({ message: `${name} (${field}): ${param} is empty, so the download it pins is used without a checksum check; pin it in the stack config` });
+        if (PINNED_DIGEST_PARAM.test(param) && value === "" && emptyPinSkipsCheck(script, param, fetchesChecksumFile)) {
+            findings.push({ message: `${name} (${field}): ${param} is empty, and then the script uses the download without a checksum check; pin it in the stack config` });
         }
     }
     return findings;
