@@ -27,7 +27,7 @@ const reviews: CanaryConfig = {
     weights: { v1: 90, v2: 10 },
 };
 const canary = (c: CanaryConfig = reviews) => {
-    const { destinationRule, virtualService } = renderCanary(c, "STRICT");
+    const { destinationRule, virtualService } = renderCanary(c, { mode: "STRICT", exceptions: [] });
     return { dr: k8sResource(destinationRule), vs: k8sResource(virtualService) };
 };
 
@@ -175,7 +175,7 @@ describe("policy rule canary-progression (advisory)", () => {
 describe("policy rule resource-limits", () => {
     const values = (stack: string) => {
         const cfg = parsedConfig(stack, stackFileConfig(stack));
-        return renderIstioValues({ istio: cfg.istio, mtlsMode: cfg.mesh.mtls.mode, externalIps: [], clusterDomain: cfg.kubernetes.clusterDomain });
+        return renderIstioValues({ istio: cfg.istio, mtlsMode: cfg.mesh.mtls.mode, workerIps: [], clusterDomain: cfg.kubernetes.clusterDomain });
     };
     const withLimits = (v: Record<string, any>) => ({
         ...v,
