@@ -68,8 +68,12 @@ describe("policy rule prod-strict-mtls", () => {
     });
 
     it("fails when the mesh-wide rule does not cover the cluster domain, or is not ISTIO_MUTUAL", () => {
-        // The program's rule names *.local: with another cluster domain it matches no service.
-        assert.match(violations(prodStrictMtls, mesh({ mode: "STRICT", exceptions: [] }, "oslo.internal"), facts("prod", { clusterDomain: "oslo.internal" })).join("\n"), /every service of its cluster domain oslo.internal/);
+        // Istio's own chart names *.local: with another cluster domain that matches no service.
+        const oslo = facts("prod", { clusterDomain: "oslo.internal" });
+        assert.deepStrictEqual(violations(prodStrictMtls, mesh({ mode: "STRICT", exceptions: [] }, "oslo.internal"), oslo), [], "the program follows the domain");
+        const chartHost = mesh({ mode: "STRICT", exceptions: [] }, "oslo.internal");
+        (chartHost.find((r) => r.name === "default" && r.type.endsWith(":DestinationRule"))!.props as any).spec.host = "*.local";
+        assert.match(violations(prodStrictMtls, chartHost, oslo).join("\n"), /every service of its cluster domain oslo.internal/);
         const simple = mesh({ mode: "STRICT", exceptions: [] });
         const dr = simple.find((r) => r.name === "default" && r.type.endsWith(":DestinationRule"))!;
         (dr.props as any).spec.trafficPolicy.tls.mode = "SIMPLE";
@@ -100,6 +104,15 @@ describe("policy rule mtls-exceptions-declared", () => {
         assert.strictEqual(v.length, 2, "the DestinationRule and the Policy");
         assert.match(v[0], /DestinationRule istio-system\/mtls-exception-legacy lets plaintext through \(host \*\.legacy\.svc\.cluster\.local\): the exception owned by payments-team lapsed after 2026-06-14 \(today is 2026-06-15\)/);
         assert.match(v[1], /Policy legacy\/default lets plaintext through/);
+    });
+
+    it("a canary's own rule that carries its exception's TLS off carries the owner and expiry too", () => {
+        const mtls: MtlsConfig = { mode: "STRICT", exceptions: [{ namespace: "bookinfo", service: "reviews", owner: "reviews-team", expires: "2026-07-01" }] };
+        const { destinationRule } = renderCanary(reviews, mtls);
+        assert.strictEqual(destinationRule.spec.trafficPolicy?.tls?.mode, "DISABLE");
+        assert.deepStrictEqual(violations(mtlsExceptionsDeclared, [...mesh(mtls), k8sResource(destinationRule)]), []);
+        const lapsed = renderCanary(reviews, { ...mtls, exceptions: [{ ...mtls.exceptions[0], expires: "2026-06-01" }] }).destinationRule;
+        assert.match(violations(mtlsExceptionsDeclared, [k8sResource(lapsed)]).join("\n"), /DestinationRule bookinfo\/reviews lets plaintext through \(host reviews\): the exception owned by reviews-team lapsed after 2026-06-01/);
     });
 
     it("fails TLS turned off without a declared exception, also per port or subset", () => {
