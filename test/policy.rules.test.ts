@@ -14,7 +14,8 @@ import { mtlsExceptionsDeclared, prodStrictMtls } from "../policy/rules/mtls";
 import { canaryProgression, virtualServiceRoutes } from "../policy/rules/routes";
 import { RULES, UNKNOWN } from "../policy/rules";
 import { parsedConfig, REFERENCE_DIR, stackFileConfig } from "./harness";
-import { chartResource, facts, haveIstioTools, k8sResource, renderIstioChart, violations } from "./policyFixtures";
+import { chartResource, facts, k8sResource, violations } from "./policyFixtures";
+import { helmChart, osloistio, renderChart, skipBecause } from "./upstream";
 
 const mesh = (mtls: MtlsConfig, domain = "cluster.local") => renderMeshMtls(mtls, domain).map((o) => k8sResource(o));
 const reviews: CanaryConfig = {
@@ -186,28 +187,31 @@ describe("policy rule canary-progression (advisory)", () => {
 });
 
 describe("policy rule resource-limits", () => {
-    const values = (stack: string) => {
+    const programValues = (stack: string) => {
         const cfg = parsedConfig(stack, stackFileConfig(stack));
-        return renderIstioValues({ istio: cfg.istio, mtlsMode: cfg.mesh.mtls.mode, workerIps: [], clusterDomain: cfg.kubernetes.clusterDomain });
+        return renderIstioValues({ istio: cfg.istio, mtlsMode: cfg.mesh.mtls.mode, workerIps: [], clusterDomain: cfg.kubernetes.clusterDomain }) as Record<string, any>;
     };
-    const withLimits = (v: Record<string, any>) => ({
-        ...v,
-        global: { ...v.global, defaultResources: { requests: { cpu: "10m", memory: "128Mi" }, limits: { cpu: "1000m", memory: "1Gi" } } },
-        pilot: { ...v.pilot, resources: { requests: { cpu: "500m", memory: "2048Mi" }, limits: { cpu: "2000m", memory: "4Gi" } } },
-    });
+    /** The same values with pilot and the default resources left as the chart has them (requests only). */
+    const chartDefaults = (v: Record<string, any>) => {
+        const { defaultResources, ...global } = v.global;
+        void defaultResources;
+        return { ...v, global, pilot: { ...v.pilot, resources: { requests: v.pilot.resources.requests } } };
+    };
 
-    it("passes values that give every sidecar and enabled component limits", () => {
-        assert.deepStrictEqual(violations(resourceLimits, [chartResource(withLimits(values("prod")))]), []);
-    });
+    for (const stack of ["dev", "staging", "prod"]) {
+        it(`${stack}: passes the program's values, which give every sidecar and control-plane component limits`, () => {
+            assert.deepStrictEqual(violations(resourceLimits, [chartResource(programValues(stack))]), []);
+        });
+    }
 
     it("fails components left to the chart's defaults, which set requests only", () => {
-        const v = violations(resourceLimits, [chartResource(values("prod"))]);
+        const v = violations(resourceLimits, [chartResource(chartDefaults(programValues("prod")))]);
         assert.deepStrictEqual(v.map((m) => m.split(" gets ")[0]).sort(), ["citadel", "galley", "pilot", "prometheus", "sidecar injector"]);
         assert.match(v.join("\n"), /pilot gets no limits.cpu or limits.memory \(its resources come from pilot.resources: \{"requests":\{"cpu":"500m","memory":"2048Mi"\}\}\); set pilot.resources.limits/);
     });
 
     it("fails sidecars without limits, and an enabled add-on without them", () => {
-        const v = withLimits(values("prod")) as Record<string, any>;
+        const v = programValues("prod");
         // Helm merges values over the chart's (which has sidecar limits); null deletes a key.
         v.global.proxy.resources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: null, memory: "1Gi" } };
         v.global.defaultResources = { requests: { cpu: "10m" } };
@@ -228,13 +232,15 @@ describe("policy rule resource-limits", () => {
         assert.deepStrictEqual(violations(resourceLimits, [deployment({ limits: { cpu: "1", memory: "512Mi" } })]), []);
     });
 
-    it("the values' verdict is the real chart's: the rendered Deployments without limits are the flagged components (osloistio)", function () {
-        if (!haveIstioTools()) return this.skip(); // needs ../shared/tools and ../shared/reference (this project's CI has them)
-        // The 1.3.3 chart's gateway templates do not render with a current Go (ENGINEERING.md); the gateway is not what this compares.
-        const render = (v: Record<string, any>) => renderIstioChart({ ...v, gateways: { ...v.gateways, "istio-ingressgateway": { ...v.gateways["istio-ingressgateway"], enabled: false } } }).map((o) => k8sResource(o));
-        const flagged = violations(resourceLimits, render(values("prod"))).map((m) => m.split(" ")[1]).sort();
+    it("the values' verdict is the real chart's: rendered as the program hands it to Helm, what lacks limits is what the values flag (osloistio)", async function () {
+        const tool = osloistio();
+        if ("skip" in tool) return skipBecause(this, tool.skip);
+        const chart = await helmChart();
+        if ("skip" in chart) return skipBecause(this, chart.skip);
+        const render = (v: unknown) => renderChart(tool.bin, chart.path, v).objects.map((o) => k8sResource(o as any));
+        for (const stack of ["dev", "staging", "prod"]) assert.deepStrictEqual(violations(resourceLimits, render(programValues(stack))), [], stack);
+        const flagged = violations(resourceLimits, render(chartDefaults(programValues("prod")))).map((m) => m.split(" ")[1]).sort();
         assert.deepStrictEqual([...new Set(flagged)], ["istio-system/istio-citadel", "istio-system/istio-galley", "istio-system/istio-pilot", "istio-system/istio-sidecar-injector", "istio-system/prometheus"]);
-        assert.deepStrictEqual(violations(resourceLimits, render(withLimits(values("prod")))), []);
     });
 
     it("its table of the chart's defaults is the 1.3.3 release's", function () {

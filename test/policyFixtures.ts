@@ -1,18 +1,7 @@
-// Resources for the policy rules' tests, built from the program's own renders where it has them,
-// and the Istio 1.3.3 renderer (../shared/tools) for what the chart would create.
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import * as jsyaml from "js-yaml";
+// Resources for the policy rules' tests, built from the program's own renders where it has them.
 import { bashCommand } from "../components/shared/script";
 import { MeshObject } from "../components/mesh/render";
 import { Environment, Finding, PolicyResource, Rule, StackFacts } from "../policy/rules";
-import { PROJECT_DIR, REFERENCE_DIR } from "./harness";
-
-export const OSLOISTIO = path.resolve(PROJECT_DIR, "..", "shared", "tools", "istio-1.3.3", "osloistio");
-export const ISTIO_CHART = path.join(REFERENCE_DIR, "istio-1.3.3", "istio");
-export const haveIstioTools = (): boolean => fs.existsSync(OSLOISTIO) && fs.existsSync(ISTIO_CHART);
 
 const urn = (stack: string, type: string, name: string) => `urn:pulumi:${stack}::oslo-mesh::${type}::${name}`;
 
@@ -48,13 +37,4 @@ export function facts(environment: Environment | undefined, more: Partial<StackF
 export function violations(rule: Rule, resources: PolicyResource[], f: StackFacts = facts("prod")): string[] {
     const found: Finding[] = rule.kind === "resource" ? resources.filter((r) => rule.appliesTo(r.type)).flatMap((r) => rule.check(r)) : rule.check(resources, f);
     return found.filter((x) => !x.undetermined).map((x) => x.message);
-}
-
-/** The objects the Istio 1.3.3 chart renders with these values, by Istio's own renderer. */
-export function renderIstioChart(values: unknown): Array<{ apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }> {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "policy-values-")), "values.yaml");
-    fs.writeFileSync(file, jsyaml.dump(values));
-    const r = spawnSync(OSLOISTIO, ["render", "-chart", ISTIO_CHART, "-values", file, "-namespace", "istio-system", "-name", "istio", "-kube-version", "1.15.12"], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-    if (r.status !== 0) throw new Error(`osloistio render failed: ${r.stderr}`);
-    return (jsyaml.loadAll(r.stdout) as Array<Record<string, any> | null>).filter((d): d is any => !!d && typeof d.kind === "string");
 }

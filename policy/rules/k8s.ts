@@ -77,8 +77,12 @@ export const isWorkload = (type: string): boolean => type.startsWith("kubernetes
 /** A Helm chart or release of @pulumi/kubernetes. */
 export const isHelmChart = (type: string): boolean => /^kubernetes:helm\.sh\/v\d+:(Chart|Release)$/.test(type);
 
-/** Whether a Helm resource installs Istio's `istio` chart (by name from a repository, or from a path). */
+/**
+ * Whether a Helm resource installs Istio's `istio` chart: by name from a repository (`istio`), or
+ * from a path that names it (the program's corrected chart: `<oslo-mesh cache>/istio-1.3.3/…`).
+ * `istio-init` (CRDs only) is another chart.
+ */
 export function isIstioChart(r: PolicyResource): boolean {
     const chart = r.props.chart ?? r.props.path;
-    return typeof chart === "string" && /(^|[/\\])istio(-[0-9][^/\\]*)?(\.tgz)?\/?$/.test(chart);
+    return typeof chart === "string" && /(^|[/\\:])istio([-_./\\]|$)/i.test(chart) && !/(^|[/\\:])istio-init([-_./\\]|$)/i.test(chart);
 }
