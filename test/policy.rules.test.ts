@@ -9,6 +9,7 @@ import { renderIstioValues } from "../components/istio/values";
 import { EXCEPTION_EXPIRES, EXCEPTION_OWNER, PROGRESSION_STEPS, PROGRESSION_SUBSET } from "../policy/rules/annotations";
 import { environmentOf } from "../policy/rules/facts";
 import { imageTag, istioChartPinned, noLatestImage } from "../policy/rules/images";
+import { isIstioChart } from "../policy/rules/k8s";
 import { ISTIO_133_DEFAULTS, resourceLimits } from "../policy/rules/limits";
 import { mtlsExceptionsDeclared, prodStrictMtls } from "../policy/rules/mtls";
 import { canaryProgression, virtualServiceRoutes } from "../policy/rules/routes";
@@ -287,5 +288,10 @@ describe("policy rules no-latest-image and istio-chart-pinned", () => {
         assert.match(violations(istioChartPinned, [chartResource({}, { version: "~1.3" })])[0], /"~1.3" is not an exact version/);
         assert.match(violations(istioChartPinned, [chartResource({}, { fetchOpts: { repo: "http://mirror.example/charts" } })])[0], /not over https/);
         assert.deepStrictEqual(violations(istioChartPinned, [chartResource({}, { chart: "nginx-ingress", version: undefined })]), [], "only Istio's chart");
+        // The program hands Helm its verified, corrected chart by path, recorded as this one.
+        const byPath = (p: string) => chartResource({}, { chart: undefined, version: undefined, path: p });
+        assert.ok(isIstioChart(byPath("<oslo-mesh cache>/istio-1.3.3/chart-from-tagged-source")) && !isIstioChart(byPath("/charts/istio-init")));
+        assert.deepStrictEqual(violations(istioChartPinned, [byPath("<oslo-mesh cache>/istio-1.3.3/chart-from-tagged-source")]), []);
+        assert.match(violations(istioChartPinned, [byPath("/tmp/istio")])[0], /comes from the path \/tmp\/istio, which names no version/);
     });
 });
