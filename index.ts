@@ -52,6 +52,8 @@ export = async () => {
 
     return {
         environment: config.environment,
+        // The policy pack reads these two: which rules apply, and which hosts the mesh covers.
+        clusterDomain: config.kubernetes.clusterDomain,
         nodeAddresses: Object.fromEntries(nodes.map((n) => [n.nodeName, n.publicIp])),
         apiServer: cluster.endpoint,
         kubeconfig: cluster.kubeconfig,

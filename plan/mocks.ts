@@ -26,6 +26,8 @@ export interface RecordedResource {
     readonly replaceOnChanges: string[];
     /** The `deleteBeforeReplace` resource option: a replacement deletes the old one first. */
     readonly deleteBeforeReplace: boolean;
+    /** The `additionalSecretOutputs` resource option (the policy rules read it). */
+    readonly additionalSecretOutputs?: string[];
 }
 
 /** A message the program or a library logged through `pulumi.log` (what `pulumi preview` lists under Diagnostics). */
@@ -142,6 +144,7 @@ export async function startMockRuntime(opts: MockRuntimeOptions): Promise<MockRe
                     inputs: (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
                     replaceOnChanges: req.getReplaceonchangesList(),
                     deleteBeforeReplace: req.getDeletebeforereplace(),
+                    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
                 });
             }
             cb(err, resp);
@@ -210,6 +213,7 @@ interface RegisterRequest {
     getObject(): { toJavaScript(): unknown } | undefined;
     getReplaceonchangesList(): string[];
     getDeletebeforereplace(): boolean;
+    getAdditionalsecretoutputsList(): string[];
 }
 
 /**

@@ -21,6 +21,21 @@ export function committedStackConfig(stack: string): Record<string, unknown> {
     return loadConfigMap(path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`));
 }
 
+/**
+ * YAML's unquoted timestamps (`expires: 2026-03-31`) as the Pulumi CLI hands them to the program:
+ * yaml.v3 decodes them to time.Time and Pulumi passes on its String() form, "2026-03-31 00:00:00
+ * +0000 UTC" (sdk/go/common/resource/config/object.go at v3.248.0).
+ */
+export function asPulumiReadsIt(v: unknown): unknown {
+    if (v instanceof Date) {
+        const [day, time] = v.toISOString().replace(/\.?0*Z$/, "").split("T");
+        return `${day} ${time} +0000 UTC`;
+    }
+    if (Array.isArray(v)) return v.map(asPulumiReadsIt);
+    if (typeof v === "object" && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, asPulumiReadsIt(x)]));
+    return v;
+}
+
 /** Writes a config map as a Pulumi.<stack>.yaml-shaped file in a new temporary directory; returns its path. */
 export function writeTempStackFile(config: Record<string, unknown>): string {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-stack-")), "Pulumi.temp.yaml");
@@ -89,7 +104,7 @@ function loadConfigMap(file: string): Record<string, unknown> {
     const config = (doc as { config?: unknown }).config;
     if (config === undefined || config === null) return {};
     if (typeof config !== "object" || Array.isArray(config)) fail("config: must be a mapping of keys to values");
-    return config as Record<string, unknown>;
+    return asPulumiReadsIt(config) as Record<string, unknown>;
 }
 
 /**

@@ -68,7 +68,9 @@ export const ISTIO_DEFAULTS = {
     podDisruptionBudgets: true,
     spreadOverNodes: false,
     pilot: {
-        resources: { requests: { cpu: "500m", memory: "2048Mi" } },
+        // The chart's requests; the limits are ours (the chart sets none, and every control-plane
+        // component must have them: policy/rules/limits.ts).
+        resources: { requests: { cpu: "500m", memory: "2048Mi" }, limits: { cpu: "2000m", memory: "4Gi" } },
         env: { PILOT_PUSH_THROTTLE: 100 },
         autoscaleMin: 1,
         autoscaleMax: 5,
@@ -76,6 +78,9 @@ export const ISTIO_DEFAULTS = {
     },
     galley: { replicaCount: 1 },
     sidecarInjector: { replicaCount: 1 },
+    // The chart gives these containers a CPU request of 10m and nothing else. A memory limit
+    // without a memory request would make Kubernetes request the whole limit: request a little.
+    defaultResources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { cpu: "1000m", memory: "2Gi" } },
 };
 
 const common = {
@@ -123,7 +128,7 @@ const common = {
  */
 const DEV_ISTIO = {
     podDisruptionBudgets: false,
-    pilot: { resources: { requests: { cpu: "200m", memory: "512Mi" } } },
+    pilot: { resources: { requests: { cpu: "200m", memory: "512Mi" }, limits: { cpu: "1000m", memory: "1Gi" } } },
     mixer: { telemetry: { resources: { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "1000m", memory: "1G" } } } },
 };
 

@@ -43,6 +43,21 @@ export const quantity = z
     .string()
     .regex(/^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/, "must be a non-negative Kubernetes quantity such as 100m, 0.5, 128Mi or 2Gi");
 
+/**
+ * A day, YYYY-MM-DD. YAML reads an unquoted 2026-03-31 as a timestamp, which Pulumi hands the
+ * program as "2026-03-31 00:00:00 +0000 UTC" (time.Time.String(), sdk/go/common/resource/config/object.go):
+ * both mean the day.
+ */
+const calendarDay = z
+    .string()
+    .transform((s) => s.replace(/^(\d{4}-\d{2}-\d{2}) 00:00:00 \+0000 UTC$/, "$1"))
+    .pipe(
+        z
+            .string()
+            .regex(/^\d{4}-\d{2}-\d{2}$/, { message: "must be a date written YYYY-MM-DD, such as 2026-03-31", abort: true })
+            .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), "is not a day of the calendar"),
+    );
+
 const cpuAndMemory = z.strictObject({ cpu: quantity, memory: quantity });
 /** Requests and limits, both required (every sidecar gets limits). */
 const resources = z.strictObject({ requests: cpuAndMemory, limits: cpuAndMemory });
@@ -260,6 +275,8 @@ export const sections = {
         }),
         galley: z.strictObject({ replicaCount: z.number().int().min(1) }),
         sidecarInjector: z.strictObject({ replicaCount: z.number().int().min(1) }),
+        /** Every control-plane container without resources of its own (galley, citadel, injector, prometheus, tracing): the chart's global.defaultResources. */
+        defaultResources: resources,
     }),
     mesh: z.strictObject({
         mtls: z.strictObject({
@@ -269,6 +286,13 @@ export const sections = {
                 z.strictObject({
                     namespace: z.string(),
                     service: z.string().optional(),
+                    /** Who answers for the exception: a team or a person (required in prod). */
+                    owner: z
+                        .string()
+                        .regex(/^[A-Za-z0-9][A-Za-z0-9 ._@+-]{0,99}$/, "must name a team or a person: letters, digits, spaces and . _ @ + -, at most 100")
+                        .optional(),
+                    /** The last day it may live, YYYY-MM-DD in UTC (required in prod); after it the policy pack fails the stack. */
+                    expires: calendarDay.optional(),
                 }),
             ),
         }),

@@ -5,6 +5,7 @@ import { checkProgression } from "../canary/validate";
 import { capacityTable, meshCapacity, misfitMessage } from "../components/istio/capacity";
 import { checkIstio, checkIstioNodes } from "../components/istio/validate";
 import { checkKubernetes } from "../components/kubernetes/validate";
+import { checkExceptionOwners } from "../components/mesh/exceptionOwners";
 import { checkDerivedNames, checkMesh } from "../components/mesh/validate";
 import { checkVps } from "../components/vps/validate";
 import { Problems } from "./problems";
@@ -21,6 +22,7 @@ export const validators: ReadonlyArray<Validator> = [
     { needs: ["istio"], check: checkIstio },
     { needs: ["istio", "nodes"], check: checkIstioNodes },
     { needs: ["environment", "mesh", "canaries", "istio"], check: checkMesh },
+    { needs: ["environment", "mesh"], check: checkExceptionOwners },
     { needs: ["environment", "mesh", "canaries", "istio", "kubernetes"], check: checkDerivedNames },
     { needs: ["canaries", "istio"], check: checkProgression },
     // A control-plane pod that no worker can hold never starts: an error everywhere. Undersized

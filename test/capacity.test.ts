@@ -31,7 +31,7 @@ describe("capacity: what the mesh costs against the workers", () => {
 
     it("dev: the chart's own pilot (2048Mi plus its sidecar) fits on no 2 GiB worker: a config error naming the key", () => {
         const c = stackFileConfig("dev");
-        c["oslo-mesh:istio"] = { ...(c["oslo-mesh:istio"] as object), pilot: { resources: { requests: { cpu: "500m", memory: "2048Mi" } } } };
+        c["oslo-mesh:istio"] = { ...(c["oslo-mesh:istio"] as object), pilot: { resources: { requests: { cpu: "500m", memory: "2048Mi" }, limits: { cpu: "2000m", memory: "4Gi" } } } };
         assert.deepStrictEqual(problemsOf("dev", c), [
             "oslo-mesh:istio.pilot.resources.requests: each istio-pilot pod requests 600m CPU and 2176 MiB (discovery 500m/2048Mi + istio-proxy 100m/128Mi), but no worker can hold it: the largest has 1500m CPU and 1280 MiB allocatable (its size less 0.5 vCPU and 768 MiB for the system; control planes take no pods): lower the requests here or give the workers more (nodes[].vcpus, nodes[].memoryMiB)",
         ]);

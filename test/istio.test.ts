@@ -23,6 +23,9 @@ function referenceCrds(): Array<Record<string, any>> {
 
 /** Whether a Helm value path exists in the 1.3.3 charts: the istio chart's values, a subchart's under its name, or `global`. */
 export function valuePathExists(segments: string[]): boolean {
+    // A resources block goes whole into a container (toYaml): its requests and limits exist wherever it does.
+    const r = segments.findIndex((s) => s === "resources" || s === "defaultResources");
+    if (r >= 0 && /^(requests|limits)\/(cpu|memory)$/.test(segments.slice(r + 1).join("/"))) return valuePathExists(segments.slice(0, r + 1));
     const has = (doc: unknown, segs: string[]): boolean => {
         let v: unknown = doc;
         for (const s of segs) {

@@ -210,9 +210,9 @@ describe("istio values: every typed setting reaches its rendered object (osloist
         assert.deepStrictEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas, hpa.spec.metrics[0].resource.targetAverageUtilization], [2, 4, 70]);
         assert.strictEqual(mesh(on).disablePolicyChecks, false);
         assert.strictEqual(mesh(on).policyCheckFailOpen, true);
-        // Without resources of its own, policy gets the chart's default (global.defaultResources).
+        // Without resources of its own, policy gets global.defaultResources (istio.defaultResources).
         const plain = render({ istio: istio((i) => (i.mixer.policy.enabled = true)) });
-        sameResources(container(get(plain, "Deployment", "istio-policy"), "mixer").resources, { requests: { cpu: "10m" } }, "chart default");
+        sameResources(container(get(plain, "Deployment", "istio-policy"), "mixer").resources, ISTIO_DEFAULTS.defaultResources, "istio.defaultResources");
     });
 
     it("istio.mixer.adapters.prometheus.metricsExpiryDuration: the prometheus handler's expiry", () => {
@@ -242,7 +242,7 @@ describe("istio values: every typed setting reaches its rendered object (osloist
 
     it("istio.pilot: discovery's resources and PILOT_PUSH_THROTTLE, and the HPA", () => {
         const pilot = (i: Istio) => container(get(render({ istio: i }), "Deployment", "istio-pilot"), "discovery");
-        sameResources(pilot(istio()).resources, { requests: { cpu: "500m", memory: "2048Mi" } }, "default");
+        sameResources(pilot(istio()).resources, ISTIO_DEFAULTS.pilot.resources, "default");
         assert.strictEqual(env(pilot(istio()), "PILOT_PUSH_THROTTLE"), "100");
         const r = { requests: { cpu: "250m", memory: "1Gi" }, limits: { cpu: "2", memory: "3Gi" } };
         const set = istio((i) => Object.assign(i.pilot, { resources: r, env: { PILOT_PUSH_THROTTLE: 50 }, autoscaleMin: 2, autoscaleMax: 3, cpu: { targetAverageUtilization: 65 } }));
@@ -337,6 +337,12 @@ describe("istio values: the defaults are the chart's", function () {
             "pilot.traceSampling": "1", // a string, so that 0 survives the template
             "gateways.istio-ingressgateway.type": "NodePort", // no cloud load balancer in Oslo
             "gateways.istio-ingressgateway.ports": values && (values as Obj).gateways["istio-ingressgateway"].ports,
+            // Limits for every control-plane component (the chart sets none: policy/rules/limits.ts).
+            "pilot.resources.limits.cpu": "2000m",
+            "pilot.resources.limits.memory": "4Gi",
+            "global.defaultResources.requests.memory": "64Mi",
+            "global.defaultResources.limits.cpu": "1000m",
+            "global.defaultResources.limits.memory": "2Gi",
         };
         const differing = leaves(values)
             .map(([p, v]) => [p.join("."), v, chartValue(p)] as const)
@@ -351,5 +357,7 @@ describe("istio values: the defaults are the chart's", function () {
         assert.strictEqual(chartValue(["pilot", "traceSampling"]), 1);
         assert.strictEqual(chartValue(["gateways", "istio-ingressgateway", "type"]), "LoadBalancer");
         assert.strictEqual(chartValue(["pilot", "resources", "requests", "memory"]), "2048Mi");
+        assert.strictEqual(chartValue(["pilot", "resources", "limits"]), undefined);
+        assert.deepStrictEqual(chartValue(["global", "defaultResources"]), { requests: { cpu: "10m" } });
     });
 });

@@ -59,8 +59,8 @@ describe("workflows", () => {
         const wf = load("release.yml");
         assert.deepStrictEqual(wf.on, { push: { branches: ["main"] } });
         const up = (job: any) => job.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@")).with;
-        assert.deepStrictEqual(up(wf.jobs.staging), { command: "up", "stack-name": "staging" });
-        assert.deepStrictEqual(up(wf.jobs.prod), { command: "up", "stack-name": "prod" });
+        assert.deepStrictEqual(up(wf.jobs.staging), { command: "up", "stack-name": "staging", policyPacks: "policy" });
+        assert.deepStrictEqual(up(wf.jobs.prod), { command: "up", "stack-name": "prod", policyPacks: "policy" });
         assert.strictEqual(wf.jobs.prod.needs, "staging");
         assert.strictEqual(wf.jobs.prod.environment, "production");
         const text = fs.readFileSync(path.join(WORKFLOWS, "release.yml"), "utf8") + fs.readFileSync(path.join(WORKFLOWS, "pull-request.yml"), "utf8");

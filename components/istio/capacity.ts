@@ -54,25 +54,26 @@ type ResourcesLike = { requests: { cpu: string; memory: string } } | undefined;
 function requestsOf(r: ResourcesLike | { requests: { cpu: string; memory?: string } }): Requests {
     return { cpu: parseQuantity(r?.requests.cpu ?? "0") ?? 0, memoryMiB: (parseQuantity(r?.requests.memory ?? "0") ?? 0) / MiB };
 }
-const DEFAULT_REQUESTS = () => requestsOf({ requests: { cpu: CHART_FIGURES.defaultRequests.cpu, memory: CHART_FIGURES.defaultRequests.memory } });
 const mixerReplicas = (m: Istio["mixer"]["telemetry"] | Istio["mixer"]["policy"]) => (m.autoscaleEnabled ? m.autoscaleMin : m.replicaCount);
 
 /** Every pod the chart runs with these settings, at its fewest replicas (an autoscaler's minimum). */
 export function controlPlanePods(istio: Istio): ControlPlanePod[] {
     const proxy = { name: "istio-proxy", ...requestsOf(istio.proxy.resources) };
+    // global.defaultResources: the program sets it (istio.defaultResources) over the chart's CHART_FIGURES.defaultRequests.
+    const defaults = requestsOf(istio.defaultResources);
     const pods: ControlPlanePod[] = [
         { name: "istio-pilot", replicas: istio.pilot.autoscaleMin, containers: [{ name: "discovery", ...requestsOf(istio.pilot.resources) }, proxy], key: ["istio", "pilot", "resources", "requests"] },
         { name: "istio-ingressgateway", replicas: istio.ingressGateway.autoscaleMin, containers: [{ name: "istio-proxy", ...requestsOf(istio.ingressGateway.resources) }], key: ["istio", "ingressGateway", "resources", "requests"] },
-        { name: "istio-galley", replicas: istio.galley.replicaCount, containers: [{ name: "galley", ...DEFAULT_REQUESTS() }], key: ["istio", "galley", "replicaCount"] },
-        { name: "istio-sidecar-injector", replicas: istio.sidecarInjector.replicaCount, containers: [{ name: "sidecar-injector-webhook", ...DEFAULT_REQUESTS() }], key: ["istio", "sidecarInjector", "replicaCount"] },
-        { name: "istio-citadel", replicas: CHART_FIGURES.citadelReplicas, containers: [{ name: "citadel", ...DEFAULT_REQUESTS() }], key: ["istio"] },
-        { name: "prometheus", replicas: CHART_FIGURES.prometheusReplicas, containers: [{ name: "prometheus", ...DEFAULT_REQUESTS() }], key: ["istio"] },
+        { name: "istio-galley", replicas: istio.galley.replicaCount, containers: [{ name: "galley", ...defaults }], key: ["istio", "galley", "replicaCount"] },
+        { name: "istio-sidecar-injector", replicas: istio.sidecarInjector.replicaCount, containers: [{ name: "sidecar-injector-webhook", ...defaults }], key: ["istio", "sidecarInjector", "replicaCount"] },
+        { name: "istio-citadel", replicas: CHART_FIGURES.citadelReplicas, containers: [{ name: "citadel", ...defaults }], key: ["istio"] },
+        { name: "prometheus", replicas: CHART_FIGURES.prometheusReplicas, containers: [{ name: "prometheus", ...defaults }], key: ["istio"] },
     ];
     const t = istio.mixer.telemetry;
     if (t.enabled) pods.push({ name: "istio-telemetry", replicas: mixerReplicas(t), containers: [{ name: "mixer", ...requestsOf(t.resources) }, proxy], key: ["istio", "mixer", "telemetry", "resources", "requests"] });
     const p = istio.mixer.policy;
-    if (p.enabled) pods.push({ name: "istio-policy", replicas: mixerReplicas(p), containers: [{ name: "mixer", ...(p.resources ? requestsOf(p.resources) : DEFAULT_REQUESTS()) }, proxy], key: ["istio", "mixer", "policy", "resources", "requests"] });
-    if (istio.tracing.enabled) pods.push({ name: "istio-tracing", replicas: CHART_FIGURES.tracingReplicas, containers: [{ name: "jaeger", ...DEFAULT_REQUESTS() }], key: ["istio", "tracing", "enabled"] });
+    if (p.enabled) pods.push({ name: "istio-policy", replicas: mixerReplicas(p), containers: [{ name: "mixer", ...(p.resources ? requestsOf(p.resources) : defaults) }, proxy], key: ["istio", "mixer", "policy", "resources", "requests"] });
+    if (istio.tracing.enabled) pods.push({ name: "istio-tracing", replicas: CHART_FIGURES.tracingReplicas, containers: [{ name: "jaeger", ...defaults }], key: ["istio", "tracing", "enabled"] });
     return pods;
 }
 

@@ -79,6 +79,8 @@ export function renderIstioValues(input: ValuesInput): Record<string, unknown> {
             enableTracing: i.tracing.enabled,
             mtls: { enabled: input.mtlsMode === "STRICT" },
             defaultPodDisruptionBudget: { enabled: i.podDisruptionBudgets },
+            // What every control-plane container without resources of its own gets.
+            defaultResources: resources(i.defaultResources),
         },
         pilot: {
             traceSampling: traceSamplingValue(i.traceSampling),

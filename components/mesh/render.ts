@@ -1,6 +1,7 @@
 // Pure renders of the mesh's Istio 1.3 objects from the stack config. For the same intent they
 // equal what Istio 1.3 publishes: the security chart's mesh-wide mTLS objects and the bookinfo
 // samples' routes (test/mesh.test.ts compares them field by field).
+import { EXCEPTION_EXPIRES, EXCEPTION_OWNER, PROGRESSION_STEPS, PROGRESSION_SUBSET } from "../../policy/rules/annotations";
 import { StackConfig } from "../../stacks/schema";
 import { AUTHENTICATION_API_VERSION, PolicySpec } from "./crds/authentication";
 import { DestinationRuleSpec, GatewaySpec, HTTPRoute, NETWORKING_API_VERSION, ObjectMeta, VirtualServiceSpec } from "./crds/networking";
@@ -53,8 +54,14 @@ export function canaryTlsMode(c: Pick<CanaryConfig, "namespace" | "service">, mt
 
 const networking = <S>(kind: string, metadata: ObjectMeta, spec: S): MeshObject<S> => ({ apiVersion: NETWORKING_API_VERSION, kind, metadata, spec });
 const authentication = (kind: string, metadata: ObjectMeta, spec: PolicySpec): MeshObject<PolicySpec> => ({ apiVersion: AUTHENTICATION_API_VERSION, kind, metadata, spec });
-const tlsRule = (name: string, host: string, mode: "ISTIO_MUTUAL" | "DISABLE") =>
-    networking<DestinationRuleSpec>("DestinationRule", { name, namespace: ROOT_NAMESPACE }, { host, trafficPolicy: { tls: { mode } } });
+const tlsRule = (name: string, host: string, mode: "ISTIO_MUTUAL" | "DISABLE", annotations?: Record<string, string>) =>
+    networking<DestinationRuleSpec>("DestinationRule", { name, namespace: ROOT_NAMESPACE, ...(annotations ? { annotations } : {}) }, { host, trafficPolicy: { tls: { mode } } });
+
+/** An exception's owner and expiry, stamped on its objects for the policy pack (policy/rules/mtls.ts). */
+function exceptionAnnotations(e: MtlsConfig["exceptions"][number]): Record<string, string> | undefined {
+    const a = { ...(e.owner !== undefined ? { [EXCEPTION_OWNER]: e.owner } : {}), ...(e.expires !== undefined ? { [EXCEPTION_EXPIRES]: e.expires } : {}) };
+    return Object.keys(a).length ? a : undefined;
+}
 
 /**
  * Mesh-wide mTLS as Istio 1.3's security chart renders it: STRICT is the MeshPolicy `default`
@@ -73,13 +80,15 @@ export function renderMtlsEntries(mtls: MtlsConfig, clusterDomain: string): Deri
     }
     mtls.exceptions.forEach((e, i) => {
         const path = ["mesh", "mtls", "exceptions", i];
+        const annotations = exceptionAnnotations(e);
+        const meta = (name: string) => ({ name, namespace: e.namespace, ...(annotations ? { annotations } : {}) });
         if (e.service === undefined) {
             // A namespace-wide policy must be named `default`.
-            out.push({ path, object: authentication("Policy", { name: "default", namespace: e.namespace }, {}) });
-            out.push({ path, object: tlsRule(`mtls-exception-${e.namespace}`, `*.${e.namespace}.svc.${clusterDomain}`, "DISABLE") });
+            out.push({ path, object: authentication("Policy", meta("default"), {}) });
+            out.push({ path, object: tlsRule(`mtls-exception-${e.namespace}`, `*.${e.namespace}.svc.${clusterDomain}`, "DISABLE", annotations) });
         } else {
-            out.push({ path, object: authentication("Policy", { name: `mtls-exception-${e.service}`, namespace: e.namespace }, { targets: [{ name: e.service }] }) });
-            out.push({ path, object: tlsRule(`mtls-exception-${e.namespace}-${e.service}`, `${e.service}.${e.namespace}.svc.${clusterDomain}`, "DISABLE") });
+            out.push({ path, object: authentication("Policy", meta(`mtls-exception-${e.service}`), { targets: [{ name: e.service }] }) });
+            out.push({ path, object: tlsRule(`mtls-exception-${e.namespace}-${e.service}`, `${e.service}.${e.namespace}.svc.${clusterDomain}`, "DISABLE", annotations) });
         }
     });
     return out;
@@ -102,9 +111,12 @@ export function renderCanary(c: CanaryConfig, mtls: MtlsConfig): { destinationRu
         ...(c.loadBalancer ? { loadBalancer: { simple: c.loadBalancer } } : {}),
         ...(tls ? { tls: { mode: tls } } : {}),
     };
+    // Turning TLS off here is the exception's doing: the rule carries its owner and expiry too.
+    const exception = tls === "DISABLE" ? mtls.exceptions.find((e) => e.namespace === c.namespace && (e.service === undefined || e.service === c.service)) : undefined;
+    const annotations = exception ? exceptionAnnotations(exception) : undefined;
     const destinationRule = networking<DestinationRuleSpec>(
         "DestinationRule",
-        { name: c.service, namespace: c.namespace },
+        { name: c.service, namespace: c.namespace, ...(annotations ? { annotations } : {}) },
         {
             host: c.service,
             ...(Object.keys(trafficPolicy).length ? { trafficPolicy } : {}),
@@ -124,8 +136,15 @@ export function renderCanary(c: CanaryConfig, mtls: MtlsConfig): { destinationRu
         route: weighted.map((s) => ({ destination: { host: c.service, subset: s.name }, ...(weighted.length > 1 ? { weight: c.weights[s.name] } : {}) })),
         ...limits,
     });
-    const virtualService = networking<VirtualServiceSpec>("VirtualService", { name: c.service, namespace: c.namespace }, { hosts: [c.service], http });
+    const virtualService = networking<VirtualServiceSpec>("VirtualService", { name: c.service, namespace: c.namespace, ...progressionAnnotations(c) }, { hosts: [c.service], http });
     return { destinationRule, virtualService };
+}
+
+/** A progression's steps and canary subset (as `npm run canary` picks it), stamped on the route for the policy pack (policy/rules/routes.ts). */
+function progressionAnnotations(c: CanaryConfig): { annotations?: Record<string, string> } {
+    if (!c.progression) return {};
+    const subset = c.progression.subset ?? c.subsets[c.subsets.length - 1]?.name ?? "";
+    return { annotations: { [PROGRESSION_STEPS]: c.progression.steps.join(","), [PROGRESSION_SUBSET]: subset } };
 }
 
 /**
