@@ -5,6 +5,7 @@ import { capacityTable, meshCapacity } from "./components/istio/capacity";
 import { KubeadmCluster, nodeCidrs } from "./components/kubernetes";
 import { CanaryRoute, IngressRoute, MeshMtls, MeshPrerequisites } from "./components/mesh";
 import { createNodes } from "./components/vps";
+import { gatedNodes } from "./roll/gate";
 import { loadStackConfig } from "./stacks/load";
 
 // Every configuration problem is reported here, before any resource is registered.
@@ -14,7 +15,9 @@ const config = loadStackConfig();
 const capacity = meshCapacity(config);
 if (!capacity.fits) pulumi.log.warn(`the workers cannot carry the mesh at the expected load (oslo-mesh:load):\n${capacityTable(capacity)}`);
 
-const nodes = createNodes(config);
+// Every VM waits for the rollout gate, which refuses at preview a change that would replace
+// more than one wave of nodes at once (roll/): `npm run roll` applies those wave by wave.
+const { nodes } = gatedNodes({ stack: config.stack, maxUnavailable: config.rollout.maxUnavailable }, (opts) => createNodes(config, opts));
 const cluster = new KubeadmCluster(config.stack, {
     nodes,
     kubernetes: config.kubernetes,

@@ -247,6 +247,11 @@ export const sections = {
                 .optional(),
         }),
     ),
+    /** How `npm run roll` (roll/) applies a change that replaces nodes; rules in roll/validate.ts. */
+    rollout: z.strictObject({
+        /** Workers replaced at once, at most; control planes always go one at a time. */
+        maxUnavailable: z.number().int().min(1).max(1000),
+    }),
     /** The expected load, for the mesh capacity check. */
     load: z.strictObject({
         services: z.array(

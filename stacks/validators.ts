@@ -7,6 +7,7 @@ import { checkIstio } from "../components/istio/validate";
 import { checkKubernetes } from "../components/kubernetes/validate";
 import { checkMesh } from "../components/mesh/validate";
 import { checkVps } from "../components/vps/validate";
+import { checkRollout } from "../roll/validate";
 import { Problems } from "./problems";
 import { SectionName, StackConfig } from "./schema";
 
@@ -21,6 +22,7 @@ export const validators: ReadonlyArray<Validator> = [
     { needs: ["istio"], check: checkIstio },
     { needs: ["environment", "mesh", "canaries", "istio"], check: checkMesh },
     { needs: ["canaries", "istio"], check: checkProgression },
+    { needs: ["rollout", "nodes"], check: checkRollout },
     // Undersized is an error in prod; elsewhere index.ts warns with the same table.
     {
         needs: ["environment", "istio", "nodes", "load"],
