@@ -101,6 +101,14 @@ export const sections = {
                 vcpus: z.number().int().min(1).max(NODE_LIMITS.vcpus).default(2),
                 memoryMiB: z.number().int().min(512).max(NODE_LIMITS.memoryMiB).default(4096),
                 diskGiB: z.number().int().min(1).max(NODE_LIMITS.diskGiB).default(40),
+                /** This node's base image instead of vps.image (kernelArgs stay vps.image's): to move nodes to an image one by one (npm run roll), or keep one on its image. */
+                image: z
+                    .strictObject({
+                        url: downloadUrl,
+                        sha256: z.string().regex(/^[a-f0-9]{64}$/, "must be a sha256 in lowercase hex").optional(),
+                        checksumUrl: downloadUrl.optional(),
+                    })
+                    .optional(),
             }),
         )
         .max(1000),
