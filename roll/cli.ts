@@ -11,6 +11,7 @@
 // configuration, or a roll that must not go ahead (the first control plane, etcd's quorum);
 // 4 another run holds the stack's lock.
 import * as fs from "fs";
+import { parseArgs as parseCommandLine } from "util";
 import { durationMs } from "../components/istio/validate";
 import { acquireLock, Lock, LockHeld } from "../canary/lock";
 import { apiServerFromKubeconfig } from "../canary/prometheus";
@@ -41,26 +42,24 @@ export interface RollArgs {
 }
 
 export function parseArgs(argv: ReadonlyArray<string>): RollArgs {
-    let stack: string | undefined;
-    let dryRun = false;
-    let allowQuorumLoss = false;
-    let healthTimeout = "15m";
-    let poll = "10s";
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        const value = () => {
-            const v = argv[++i];
-            if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value\n${USAGE}`);
-            return v;
-        };
-        if (a === "--stack") stack = value();
-        else if (a === "--dry-run") dryRun = true;
-        else if (a === "--allow-quorum-loss") allowQuorumLoss = true;
-        else if (a === "--health-timeout") healthTimeout = value();
-        else if (a === "--poll") poll = value();
-        else throw new UsageError(`unknown argument ${a}\n${USAGE}`);
+    let values;
+    try {
+        ({ values } = parseCommandLine({
+            args: [...argv],
+            options: {
+                stack: { type: "string" },
+                "dry-run": { type: "boolean", default: false },
+                "allow-quorum-loss": { type: "boolean", default: false },
+                "health-timeout": { type: "string", default: "15m" },
+                poll: { type: "string", default: "10s" },
+            },
+            strict: true,
+            allowPositionals: false,
+        }));
+    } catch (e) {
+        throw new UsageError(`${(e as Error).message}\n${USAGE}`);
     }
-    if (!stack) throw new UsageError(`--stack is required\n${USAGE}`);
+    if (!values.stack) throw new UsageError(`--stack is required\n${USAGE}`);
     const duration = (flag: string, text: string) => {
         try {
             return durationMs(text);
@@ -68,7 +67,13 @@ export function parseArgs(argv: ReadonlyArray<string>): RollArgs {
             throw new UsageError(`${flag} must be a duration such as 30s or 15m, got ${text}`);
         }
     };
-    return { stack, dryRun, allowQuorumLoss, healthTimeoutMs: duration("--health-timeout", healthTimeout), pollMs: duration("--poll", poll) };
+    return {
+        stack: values.stack,
+        dryRun: values["dry-run"],
+        allowQuorumLoss: values["allow-quorum-loss"],
+        healthTimeoutMs: duration("--health-timeout", values["health-timeout"]),
+        pollMs: duration("--poll", values.poll),
+    };
 }
 
 export interface RollIo {

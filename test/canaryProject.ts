@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { ProgressionConfig } from "../canary/decide";
 import { canaryRouteName, routeUrns } from "../canary/state";
-import { installFakePulumi } from "./fakePulumiBin";
+import { fakePulumiEnv } from "./fakePulumiBin";
 import { PROJECT_DIR, stackFileConfig } from "./harness";
 
 export const STACK = "staging";
@@ -75,16 +75,7 @@ export function makeProject(stackYaml: string, canaries: ReadonlyArray<CanarySet
     fs.writeFileSync(logPath, "");
     const kubeconfigPath = path.join(dir, "fake-kubeconfig.yaml");
     fs.writeFileSync(kubeconfigPath, kubeconfig);
-    const bin = path.join(dir, "bin");
-    installFakePulumi(bin);
-    const env = {
-        ...process.env,
-        PATH: `${bin}:${process.env.PATH}`,
-        NODE_PATH: path.join(PROJECT_DIR, "node_modules"),
-        FAKE_PULUMI_STATE: statePath,
-        FAKE_PULUMI_LOG: logPath,
-        FAKE_PULUMI_KUBECONFIG: kubeconfigPath,
-    };
+    const env = fakePulumiEnv(dir, { state: statePath, log: logPath, kubeconfig: kubeconfigPath });
     const readState = () => JSON.parse(fs.readFileSync(statePath, "utf8"));
     return {
         dir,

@@ -220,6 +220,7 @@ describe("roll: npm run roll", function () {
         };
         assert.deepStrictEqual(await bad([]), { code: 2, err: "--stack is required\nusage: npm run roll -- --stack <stack> [--dry-run] [--allow-quorum-loss] [--health-timeout DURATION] [--poll DURATION]" });
         assert.match((await bad(["--stack", "prod", "--poll", "soon"])).err, /--poll must be a duration such as 30s or 15m, got soon/);
+        assert.match((await bad(["--stack", "prod", "--max-unavailable", "3"])).err, /^Unknown option '--max-unavailable'/);
         assert.match((await bad(["--stack", "qa"])).err, /no stack file .*Pulumi\.qa\.yaml/);
     });
 });

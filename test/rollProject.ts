@@ -10,7 +10,7 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import * as jsyaml from "js-yaml";
-import { installFakePulumi } from "./fakePulumiBin";
+import { fakePulumiEnv } from "./fakePulumiBin";
 import { PROJECT_DIR } from "./harness";
 import { EngineResource } from "./rollEngine";
 
@@ -121,15 +121,8 @@ export async function makeRollProject(opts: {
             users: [{ name: "admin", user: {} }],
         }),
     );
-    const bin = path.join(dir, "bin");
-    installFakePulumi(bin);
     const env = {
-        ...process.env,
-        PATH: `${bin}:${process.env.PATH}`,
-        NODE_PATH: path.join(PROJECT_DIR, "node_modules"),
-        FAKE_PULUMI_STATE: statePath,
-        FAKE_PULUMI_LOG: logPath,
-        FAKE_PULUMI_KUBECONFIG: kubeconfig,
+        ...fakePulumiEnv(dir, { state: statePath, log: logPath, kubeconfig }),
         FAKE_PULUMI_PROGRAM: programPath,
         FAKE_PULUMI_STEPS: stepsPath,
         FAKE_CLUSTER: clusterPath,
