@@ -55,6 +55,7 @@ export = async () => {
         nodeAddresses: Object.fromEntries(nodes.map((n) => [n.nodeName, n.publicIp])),
         apiServer: cluster.endpoint,
         kubeconfig: cluster.kubeconfig,
+        etcdBackupKeys: cluster.day2.etcdBackupKeys,
         istioCrds: istio.crds.size,
         meshCapacityNeeded: { vcpu: round(capacity.need.cpu), memoryMiB: Math.round(capacity.need.memoryMiB) },
         workerCapacity: { vcpu: round(capacity.allocatable.cpu), memoryMiB: Math.round(capacity.allocatable.memoryMiB) },

@@ -99,6 +99,8 @@ export function schedule(resources: ReadonlyArray<PlanResource>, parallelism = N
     };
 }
 
+const DAY2_ORDERED_STEP = /-(upgrade|drain|uncordon|etcd-snapshots|certificate-renewal)$/;
+
 /**
  * Steps of one node that wait, directly or not, on another node they have no need of. A node's
  * steps may wait on the first control plane (kubeadm init runs there) and a control plane's
@@ -112,6 +114,10 @@ export function unneededNodeWaits(resources: ReadonlyArray<PlanResource>, nodes:
     for (const r of resources) {
         const owner = ownerOf(r.name);
         if (!owner) continue;
+        // Day-2 upgrade steps follow kubeadm's order across nodes on purpose (control planes one at
+        // a time, then workers in bounded batches: components/kubernetes/day2/upgrade); nothing of
+        // the bootstrap waits on them.
+        if (DAY2_ORDERED_STEP.test(r.name)) continue;
         const allowed = new Set([owner, controlPlanes[0]]);
         const k = controlPlanes.indexOf(owner);
         for (const cp of controlPlanes.slice(0, Math.max(0, k))) allowed.add(cp);

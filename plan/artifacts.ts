@@ -25,6 +25,10 @@ const EMBEDDED: Record<string, (resource: string) => string> = {
     NETWORK_CONFIG: (r) => `cloud-init/${r}/network-config`,
     KUBEADM_CONFIG: (r) => `kubeadm/${r}.yaml`,
     ADMIT_CONFIG: (r) => `kubeadm/${r}.yaml`,
+    // Day 2: the jobs and the etcd restore runbook each control plane gets.
+    RESTORE_SCRIPT: (r) => `runbooks/${r}/etcd-restore.sh`,
+    SNAPSHOT_SCRIPT: (r) => `runbooks/${r}/etcd-snapshot.sh`,
+    RENEW_SCRIPT: (r) => `runbooks/${r}/renew-certificates.sh`,
 };
 
 /** The value of `readonly NAME='...'` in a rendered script (components/shared/script.ts quotes this way). */

@@ -17,6 +17,28 @@ export interface ResourceView {
     readonly type: string;
     readonly parent?: string | null;
     readonly inputs?: Record<string, unknown>;
+    /** What it waits for: the plan's `dependsOn`, or the state's `dependencies` and `propertyDependencies`. */
+    readonly dependsOn?: ReadonlyArray<string>;
+    readonly dependencies?: ReadonlyArray<string>;
+    readonly propertyDependencies?: Readonly<Record<string, ReadonlyArray<string>>>;
+}
+
+function waitsOn(r: ResourceView): string[] {
+    return [...(r.dependsOn ?? []), ...(r.dependencies ?? []), ...Object.values(r.propertyDependencies ?? {}).flat()];
+}
+
+/** A machine's resources in the order a first creation makes them: by how many of them each waits behind, then by name. */
+function inCreationOrder(resources: ReadonlyArray<ResourceView>): ResourceView[] {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const depth = new Map<string, number>();
+    const depthOf = (r: ResourceView, seen: ReadonlySet<string> = new Set()): number => {
+        if (!depth.has(r.urn)) {
+            const inside = waitsOn(r).filter((u) => byUrn.has(u) && !seen.has(u));
+            depth.set(r.urn, Math.max(-1, ...inside.map((u) => depthOf(byUrn.get(u)!, new Set([...seen, r.urn])))) + 1);
+        }
+        return depth.get(r.urn)!;
+    };
+    return [...resources].sort((a, b) => depthOf(a) - depthOf(b) || (nameOfUrn(a.urn) < nameOfUrn(b.urn) ? -1 : nameOfUrn(a.urn) > nameOfUrn(b.urn) ? 1 : 0));
 }
 
 export interface NodeSpec {
@@ -27,7 +49,7 @@ export interface NodeSpec {
 export interface NodeMachine {
     readonly node: string;
     readonly role: Role;
-    /** The VM first, then the steps on the node, as the program registers them. */
+    /** The VM first, then the steps on the node, in the order a first creation makes them. */
     readonly resources: ReadonlyArray<ResourceView>;
     /** "replace": the stack holds it with other triggers (or part of it); "new": the stack holds none of it. */
     readonly status: "unchanged" | "replace" | "new";
@@ -49,7 +71,7 @@ export function nodeMachines(nodes: ReadonlyArray<NodeSpec>, desired: ReadonlyAr
         const component = desired.find((r) => r.type === KVM_VPS_TYPE && nameOfUrn(r.urn) === n.name);
         const vm = component && desired.find((r) => r.parent === component.urn && r.type.startsWith("command:") && nameOfUrn(r.urn) === `${n.name}-vm`);
         const steps = desired.filter((r) => machineOf(r.inputs)?.node === n.name);
-        const resources = [...(vm ? [vm] : []), ...steps];
+        const resources = inCreationOrder([...(vm ? [vm] : []), ...steps]);
         const present = resources.filter((r) => held.has(r.urn));
         const status = present.length === 0 ? "new" : resources.every((r) => sameTriggers(held.get(r.urn), r)) ? "unchanged" : "replace";
         return { node: n.name, role: n.role, resources, status };

@@ -102,6 +102,11 @@ const common = {
         // k8s.gcr.io is frozen and only redirects here; a mirror of registry.k8s.io can stand in.
         imageRepository: "registry.k8s.io",
         cni: { manifestUrl: CALICO_MANIFEST_URL },
+        // Day 2 (components/kubernetes/day2/): one worker at a time; a snapshot every 6 hours,
+        // a week of them; certificates checked daily, renewed with 30 days to go.
+        upgrade: { maxParallelWorkers: 1, drainTimeout: "10m" },
+        etcdSnapshots: { schedule: "*-*-* 00/6:00:00", keep: 28 },
+        certificates: { schedule: "daily", renewBeforeDays: 30 },
     },
     istio: ISTIO_DEFAULTS,
 

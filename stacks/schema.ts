@@ -2,6 +2,7 @@
 // Structure and types live here (zod); rules that relate several keys live in
 // each component's validate.ts, so every rule sits next to the code that relies on it.
 import { z } from "zod";
+import { onCalendarProblem } from "../components/kubernetes/day2/schedule";
 import { durationProblem, goDurationProblem } from "../components/shared/duration";
 import {
     canonicalCidrV4,
@@ -56,6 +57,46 @@ const autoscaled = {
 };
 /** Mixer's deployments can also run without an autoscaler, at replicaCount. */
 const mixerScaling = { ...autoscaled, autoscaleEnabled: z.boolean(), replicaCount: z.number().int().min(1) };
+
+/** A systemd OnCalendar expression (components/kubernetes/day2/schedule.ts says which forms). */
+const onCalendar = z.string().superRefine((v, ctx) => {
+    const problem = onCalendarProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** Day-2 operations of the cluster (components/kubernetes/day2/). */
+const day2 = {
+    /** How a change of kubernetes.version upgrades the nodes. */
+    upgrade: z.strictObject({
+        /** Workers upgraded (drained) at the same time. */
+        maxParallelWorkers: z.number().int().min(1).max(50),
+        /** How long a worker's drain may take. */
+        drainTimeout: z.string().regex(/^\d+(s|m|h)$/, "must be a duration such as 300s, 10m or 1h"),
+    }),
+    /** etcd snapshots on every control plane. */
+    etcdSnapshots: z.strictObject({
+        schedule: onCalendar,
+        /** Snapshots kept on each control plane. */
+        keep: z.number().int().min(1).max(1000),
+        /** A host each snapshot is copied to over SSH, with the node's own key (output etcdBackupKeys). */
+        copyTo: z
+            .strictObject({
+                host: sshHost,
+                port: z.number().int().min(1).max(65535).default(22),
+                user: posixUser,
+                path: z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, "must be an absolute path of letters, digits and . _ / -"),
+                /** The backup host's public host key, e.g. `ssh-ed25519 AAAA...` (ssh-keyscan), pinned in known_hosts. */
+                hostKey: z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|ssh-rsa) [A-Za-z0-9+/]+={0,3}$/, "must be a public host key such as 'ssh-ed25519 AAAA...' (ssh-keyscan -t ed25519 HOST)"),
+            })
+            .optional(),
+    }),
+    /** Renewal of the kubeadm certificates on every control plane. */
+    certificates: z.strictObject({
+        schedule: onCalendar,
+        /** Renew when a certificate has fewer days left (kubeadm's last a year). */
+        renewBeforeDays: z.number().int().min(7).max(300),
+    }),
+};
 
 export const environments = ["dev", "staging", "prod"] as const;
 export type Environment = (typeof environments)[number];
@@ -163,6 +204,7 @@ export const sections = {
             /** The sha256 of what manifestUrl serves; without it the CNI step stops before applying anything. */
             manifestSha256: z.string().regex(/^[a-f0-9]{64}$/, "must be a sha256 in hex").optional(),
         }),
+        ...day2,
     }),
     istio: z.strictObject({
         version: z.string(),

@@ -29,13 +29,13 @@ describe("roll: the plan diff of an image change on one worker", function () {
         assert.deepStrictEqual(d.removed, []);
     });
 
-    it("changes the worker's VM, prepare, firewall, admit, join and registered, and the gate; nothing on other nodes", () => {
-        assert.deepStrictEqual(changed, ["prod-worker-2-admit", "prod-worker-2-firewall", "prod-worker-2-join", "prod-worker-2-prepare", "prod-worker-2-registered", "prod-worker-2-vm", "rollout-gate"]);
+    it("changes the worker's VM, prepare, firewall, admit, join, registered and upgrade, and the gate; nothing on other nodes", () => {
+        assert.deepStrictEqual(changed, ["prod-worker-2-admit", "prod-worker-2-firewall", "prod-worker-2-join", "prod-worker-2-prepare", "prod-worker-2-registered", "prod-worker-2-upgrade", "prod-worker-2-vm", "rollout-gate"]);
     });
 
     it("each of them through its triggers: what @pulumi/command replaces on", () => {
         const lines = text.split("\n");
-        for (const step of ["prepare", "firewall", "admit", "join", "registered"]) {
+        for (const step of ["prepare", "firewall", "admit", "join", "registered", "upgrade"]) {
             const at = lines.findIndex((l) => l.endsWith(`  prod-worker-2-${step}`));
             assert.ok(at >= 0, text);
             assert.match(lines[at + 1], /^ {6}inputs\.triggers\[0\]\.recipe: "sha256:[0-9a-f]{64}" → "sha256:[0-9a-f]{64}"$/, `${step}:\n${text}`);

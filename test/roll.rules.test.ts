@@ -157,7 +157,7 @@ describe("roll: waves", () => {
     it("finds a node's machine in the plan and compares its triggers with the state's", () => {
         const comp = (n: string): ResourceView => ({ urn: `urn:pulumi:prod::oslo-mesh::oslo-mesh:vps:KvmVps::${n}`, type: "oslo-mesh:vps:KvmVps" });
         const vm = (n: string, recipe: string): ResourceView => ({ urn: `urn:pulumi:prod::oslo-mesh::oslo-mesh:vps:KvmVps$command:remote:Command::${n}-vm`, type: "command:remote:Command", parent: comp(n).urn, inputs: { triggers: [{ recipe }] } });
-        const step = (n: string, s: string, recipe: string): ResourceView => ({ urn: `urn:x::${n}-${s}`, type: "command:remote:Command", inputs: { triggers: [{ node: n, recipe }] } });
+        const step = (n: string, s: string, recipe: string): ResourceView => ({ urn: `urn:x::${n}-${s}`, type: "command:remote:Command", inputs: { triggers: [{ node: n, recipe }] }, dependsOn: [vm(n, recipe).urn] });
         const desired = [comp("a"), vm("a", "2"), step("a", "join", "2"), comp("b"), vm("b", "1"), step("b", "join", "1"), comp("c"), vm("c", "1"), step("c", "join", "1")];
         const deployed = [vm("a", "1"), step("a", "join", "1"), vm("b", "1"), step("b", "join", "1")];
         const nodes = [{ name: "a", role: "worker" as const }, { name: "b", role: "worker" as const }, { name: "c", role: "worker" as const }];

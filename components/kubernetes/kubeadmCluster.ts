@@ -31,6 +31,7 @@ import {
 } from "./render";
 import { kubernetesAdvisories } from "./advisories";
 import { splitEndpoint } from "./validate";
+import { ClusterDay2 } from "./day2";
 
 export interface KubeadmClusterArgs {
     /** The nodes as the vps component made them; the first control plane runs kubeadm init. */
@@ -52,6 +53,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     readonly provider: k8s.Provider;
     /** host:port of the API server. */
     readonly endpoint: pulumi.Output<string>;
+    /** Upgrades, etcd snapshots and certificate renewal (components/kubernetes/day2/). */
+    readonly day2: ClusterDay2;
 
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oslo-mesh:kubernetes:KubeadmCluster", name, {}, opts);
@@ -129,6 +132,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         // plane's etcd member while its Node still exists), and `admit` deletes the Node and
         // checks etcd's member list.
         const admitConfig = shape.apply(renderAdmitConfig);
+        const inCluster = new Map<KvmVps, pulumi.Resource>([[first, init]]);
         const onFirst = (script: pulumi.Input<string>) => pulumi.output(script).apply((sc) => bashCommand(sc, { sudo: sudo(first) }));
         const join = (node: KvmVps, controlPlane: boolean, after: pulumi.Resource[]) => {
             const identity = node.privateIp.apply((ip): NodeIdentity => ({ name: node.nodeName, ip }));
@@ -145,18 +149,22 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 replacedWithMachine,
             );
             // Ready needs the pod network.
-            return converge(`${node.nodeName}-registered`, first, lifecycle("wait"), { delete: onFirst(lifecycle("drain")), ...onMachine(node, [joined]) }, [joined, cni], replacedWithMachine);
+            const registered = converge(`${node.nodeName}-registered`, first, lifecycle("wait"), { delete: onFirst(lifecycle("drain")), ...onMachine(node, [joined]) }, [joined, cni], replacedWithMachine);
+            inCluster.set(node, registered);
+            return registered;
         };
         // Control planes one at a time: concurrent control-plane joins fail on 1.15.0.
         let previous: pulumi.Resource[] = [];
         for (const cp of controlPlanes.slice(1)) previous = [join(cp, true, previous)];
         const workersReady = workers.map((w) => join(w, false, []));
+        this.day2 = new ClusterDay2(`${name}-day2`, { kubernetes: k, controlPlanes, workers, inCluster }, { parent: this });
 
         // 4. The kubeconfig, once the pod network is up and every worker is Ready: so Istio and the
         // mesh, which use it and run on the workers (control planes are tainted), are deleted before
         // any worker is drained on `pulumi destroy`. Its output never reaches a log.
         const kubeconfigCmd = converge(`${name}-kubeconfig`, first, renderKubeconfigScript(), { logging: "none" }, [cni, ...workersReady], { additionalSecretOutputs: ["stdout"] });
         this.kubeconfig = pulumi.secret(kubeconfigCmd.stdout);
+        this.day2.watchKubeconfig(kubeconfigCmd, k.certificates.renewBeforeDays);
         this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: this.kubeconfig, enableServerSideApply: false }, { parent: this });
         this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig });
     }

@@ -38,11 +38,15 @@ export function stableJson(value: unknown): string {
     return JSON.stringify(value);
 }
 
-export function gateProvider<T extends object>(decide: GateDecision<T>, id: string): pulumi.dynamic.ResourceProvider {
+/**
+ * The provider of a gate: `id` is the one object's id; a refusal names `property` (the engine then
+ * prints that input's value too) or, by default, the resource as a whole.
+ */
+export function gateProvider<T extends object>(decide: GateDecision<T>, id: string, property = ""): pulumi.dynamic.ResourceProvider {
     return {
         check: async (olds: Partial<T> | undefined, news: T) => {
             const verdict = decide(olds && Object.keys(olds).length > 0 ? olds : undefined, news);
-            return { inputs: verdict.inputs, failures: verdict.problems.map((reason) => ({ property: "", reason })) };
+            return verdict.problems.length === 0 ? { inputs: verdict.inputs } : { inputs: verdict.inputs, failures: verdict.problems.map((reason) => ({ property, reason })) };
         },
         diff: async (_id: string, olds: T, news: T) => ({ changes: stableJson(olds) !== stableJson(news), replaces: [], deleteBeforeReplace: false }),
         create: async (inputs: T) => ({ id, outs: inputs }),
