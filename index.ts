@@ -11,6 +11,7 @@ import { CanaryRoute, IngressRoute, MeshMtls, MeshPrerequisites } from "./compon
 import { canaryName, INGRESS_NAME, MESH_MTLS_NAME } from "./components/mesh/names";
 import { createNodes } from "./components/vps";
 import { checkExampleKey } from "./stacks/exampleKey";
+import { gatedNodes } from "./roll/gate";
 import { loadStackConfig } from "./stacks/load";
 
 export = async () => {
@@ -27,7 +28,9 @@ export = async () => {
     const chart = await prepareIstioChart(chartSource);
     if (!chart.available) pulumi.log.warn(`the Istio chart is not at hand, so Helm has nothing to render: ${chart.reason}`);
 
-    const nodes = createNodes(config);
+    // Every VM waits for the rollout gate, which refuses at preview a change that would replace
+    // more than one wave of nodes at once (roll/): `npm run roll` applies those wave by wave.
+    const { nodes } = gatedNodes({ stack: config.stack, maxUnavailable: config.rollout.maxUnavailable }, (opts) => createNodes(config, opts));
     const cluster = new KubeadmCluster(config.stack, {
         nodes,
         kubernetes: config.kubernetes,

@@ -14,11 +14,12 @@ export class LockHeld extends Error {
     constructor(
         readonly file: string,
         readonly owner?: LockOwner,
+        what = "canary",
     ) {
         super(
             owner
-                ? `another canary run holds ${file} (pid ${owner.pid} on ${owner.host}, since ${owner.since}); if that run is gone, remove the file`
-                : `another canary run holds ${file}; if that run is gone, remove the file`,
+                ? `another ${what} run holds ${file} (pid ${owner.pid} on ${owner.host}, since ${owner.since}); if that run is gone, remove the file`
+                : `another ${what} run holds ${file}; if that run is gone, remove the file`,
         );
     }
 }
@@ -53,7 +54,8 @@ export interface Lock {
     release(): void;
 }
 
-export function acquireLock(file: string): Lock {
+/** `what` names the kind of run in the message (the roll uses the same lock, npm run roll). */
+export function acquireLock(file: string, what = "canary"): Lock {
     const me: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
     let tookOverFrom: LockOwner | undefined;
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -79,7 +81,7 @@ export function acquireLock(file: string): Lock {
             fs.rmSync(file, { force: true });
             continue;
         }
-        throw new LockHeld(file, owner);
+        throw new LockHeld(file, owner, what);
     }
-    throw new LockHeld(file, readOwner(file));
+    throw new LockHeld(file, readOwner(file), what);
 }

@@ -29,12 +29,16 @@ interface Kubeconfig {
     users?: Array<{ name: string; user: { "client-certificate-data"?: string; "client-key-data"?: string; token?: string } }>;
 }
 
-/**
- * The API server's proxy to the chart's Prometheus service:
- * /api/v1/namespaces/istio-system/services/http:prometheus:9090/proxy/ ("scheme:name:port", as
- * ResourceLocation in kubernetes pkg/registry/core/service/storage/rest.go accepts it).
- */
-export function endpointFromKubeconfig(text: string): PrometheusEndpoint {
+/** The API server of a kubeconfig's current context and the credentials to reach it (kept in memory only). */
+export interface ApiServer {
+    /** Its URL, without a trailing slash. */
+    readonly server: string;
+    readonly tls: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
+    readonly bearerToken?: string;
+}
+
+/** The API server of the stack's kubeconfig output (kubeadm's admin.conf: the cluster's CA and a client certificate). */
+export function apiServerFromKubeconfig(text: string): ApiServer {
     const kc = jsyaml.load(text) as Kubeconfig;
     if (!kc || typeof kc !== "object") throw new Error("the stack's kubeconfig output is not a kubeconfig");
     const ctxName = kc["current-context"] ?? kc.contexts?.[0]?.name;
@@ -43,12 +47,25 @@ export function endpointFromKubeconfig(text: string): PrometheusEndpoint {
     const user = kc.users?.find((u) => u.name === ctx?.user)?.user ?? (ctx ? undefined : kc.users?.[0]?.user);
     if (!cluster?.server) throw new Error("the stack's kubeconfig names no API server for its current context");
     const b64 = (s?: string) => (s === undefined ? undefined : Buffer.from(s, "base64"));
-    const { namespace, name, port } = PROMETHEUS_SERVICE;
-    const server = cluster.server.replace(/\/+$/, "");
     return {
-        base: new URL(`${server}/api/v1/namespaces/${namespace}/services/http:${name}:${port}/proxy/`),
+        server: cluster.server.replace(/\/+$/, ""),
         tls: { ca: b64(cluster["certificate-authority-data"]), cert: b64(user?.["client-certificate-data"]), key: b64(user?.["client-key-data"]) },
         bearerToken: user?.token,
+    };
+}
+
+/**
+ * The API server's proxy to the chart's Prometheus service:
+ * /api/v1/namespaces/istio-system/services/http:prometheus:9090/proxy/ ("scheme:name:port", as
+ * ResourceLocation in kubernetes pkg/registry/core/service/storage/rest.go accepts it).
+ */
+export function endpointFromKubeconfig(text: string): PrometheusEndpoint {
+    const { server, tls, bearerToken } = apiServerFromKubeconfig(text);
+    const { namespace, name, port } = PROMETHEUS_SERVICE;
+    return {
+        base: new URL(`${server}/api/v1/namespaces/${namespace}/services/http:${name}:${port}/proxy/`),
+        tls,
+        bearerToken,
         describe: `${server} (service proxy to ${namespace}/${name}:${port})`,
     };
 }

@@ -117,6 +117,8 @@ const common = {
 
     mesh: { mtls: { mode: "PERMISSIVE", exceptions: [] } },
     canaries: [],
+    // One worker out of service at a time while a fleet change rolls (roll/).
+    rollout: { maxUnavailable: 1 },
     load: { services: [] },
 };
 

@@ -180,6 +180,14 @@ export const sections = {
                 vcpus: z.number().int().min(1).max(NODE_LIMITS.vcpus).default(2),
                 memoryMiB: z.number().int().min(512).max(NODE_LIMITS.memoryMiB).default(4096),
                 diskGiB: z.number().int().min(1).max(NODE_LIMITS.diskGiB).default(40),
+                /** This node's base image instead of vps.image (kernelArgs stay vps.image's): to move nodes to an image one by one (npm run roll), or keep one on its image. */
+                image: z
+                    .strictObject({
+                        url: downloadUrl,
+                        sha256: z.string().regex(/^[a-f0-9]{64}$/, "must be a sha256 in lowercase hex").optional(),
+                        checksumUrl: downloadUrl.optional(),
+                    })
+                    .optional(),
             }),
         )
         .max(1000),
@@ -363,6 +371,11 @@ export const sections = {
                 .optional(),
         }),
     ),
+    /** How `npm run roll` (roll/) applies a change that replaces nodes; rules in roll/validate.ts. */
+    rollout: z.strictObject({
+        /** Workers replaced at once, at most; control planes always go one at a time. */
+        maxUnavailable: z.number().int().min(1).max(1000),
+    }),
     /** The expected load, for the mesh capacity check. */
     load: z.strictObject({
         services: z.array(

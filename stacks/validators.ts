@@ -8,6 +8,7 @@ import { checkKubernetes } from "../components/kubernetes/validate";
 import { checkExceptionOwners } from "../components/mesh/exceptionOwners";
 import { checkDerivedNames, checkMesh } from "../components/mesh/validate";
 import { checkVps } from "../components/vps/validate";
+import { checkRollout } from "../roll/validate";
 import { Problems } from "./problems";
 import { SectionName, StackConfig } from "./schema";
 
@@ -25,6 +26,7 @@ export const validators: ReadonlyArray<Validator> = [
     { needs: ["environment", "mesh"], check: checkExceptionOwners },
     { needs: ["environment", "mesh", "canaries", "istio", "kubernetes"], check: checkDerivedNames },
     { needs: ["canaries", "istio"], check: checkProgression },
+    { needs: ["rollout", "nodes"], check: checkRollout },
     // A control-plane pod that no worker can hold never starts: an error everywhere. Undersized
     // for the expected load, or for all the control plane's pods together, is an error in prod;
     // elsewhere index.ts warns with the same table.

@@ -1,6 +1,6 @@
 // The progression against a real Prometheus (Debian's 2.42): Istio 1.3-shaped series for stable
 // and canary subsets, backfilled with promtool and scraped live from an exporter on loopback,
-// the command's own PromQL, and a fake `pulumi` (test/canaryFakePulumi.ts) that records `up`.
+// the command's own PromQL, and a fake `pulumi` (test/fakePulumi.ts) that records `up`.
 // Skipped with the reason where prometheus/promtool are missing; in CI that is a failure.
 import * as assert from "assert";
 import { spawnSync } from "child_process";

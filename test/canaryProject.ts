@@ -1,11 +1,11 @@
 // The canary tests' project: Pulumi.yaml, a stack file, the state `pulumi stack export` prints,
-// and the fake `pulumi` (test/canaryFakePulumi.ts) on PATH.
+// and the fake `pulumi` (test/fakePulumi.ts) on PATH.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as ts from "typescript";
 import { ProgressionConfig } from "../canary/decide";
 import { canaryRouteName, routeUrns } from "../canary/state";
+import { fakePulumiEnv } from "./fakePulumiBin";
 import { PROJECT_DIR, stackFileConfig } from "./harness";
 
 export const STACK = "staging";
@@ -37,7 +37,7 @@ function splitRoute(c: CanarySetup): unknown[] {
     return weighted.map((s) => ({ destination: { host: c.service, subset: s }, ...(weighted.length > 1 ? { weight: c.weights[s] } : {}) }));
 }
 
-/** A stack's state as `pulumi stack export` prints it (see test/canaryFakePulumi.ts), with each canary's route. */
+/** A stack's state as `pulumi stack export` prints it (see test/fakePulumi.ts), with each canary's route. */
 export function exportedState(canaries: ReadonlyArray<CanarySetup>, project = "oslo-mesh"): unknown {
     const stackUrn = `urn:pulumi:${STACK}::${project}::pulumi:pulumi:Stack::${project}-${STACK}`;
     const resources: unknown[] = [{ urn: stackUrn, custom: false, type: "pulumi:pulumi:Stack", created: "2024-05-01T10:00:00.000000000Z", modified: "2024-05-01T10:00:00.000000000Z" }];
@@ -75,20 +75,7 @@ export function makeProject(stackYaml: string, canaries: ReadonlyArray<CanarySet
     fs.writeFileSync(logPath, "");
     const kubeconfigPath = path.join(dir, "fake-kubeconfig.yaml");
     fs.writeFileSync(kubeconfigPath, kubeconfig);
-    const bin = path.join(dir, "bin");
-    fs.mkdirSync(bin);
-    // Compiled once to plain JavaScript: a call then costs a node start, not a TypeScript compile.
-    const source = fs.readFileSync(path.join(__dirname, "canaryFakePulumi.ts"), "utf8");
-    fs.writeFileSync(path.join(bin, "fake-pulumi.js"), ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText);
-    fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(bin, "fake-pulumi.js"))} "$@"\n`, { mode: 0o755 });
-    const env = {
-        ...process.env,
-        PATH: `${bin}:${process.env.PATH}`,
-        NODE_PATH: path.join(PROJECT_DIR, "node_modules"),
-        FAKE_PULUMI_STATE: statePath,
-        FAKE_PULUMI_LOG: logPath,
-        FAKE_PULUMI_KUBECONFIG: kubeconfigPath,
-    };
+    const env = fakePulumiEnv(dir, { state: statePath, log: logPath, kubeconfig: kubeconfigPath });
     const readState = () => JSON.parse(fs.readFileSync(statePath, "utf8"));
     return {
         dir,

@@ -7,6 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { KvmVps } from "../vps";
+import { machineTriggers } from "../../roll/machine";
 import { bashCommand } from "../shared/script";
 import {
     KubernetesConfig,
@@ -94,17 +95,22 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             return new command.remote.Command(resourceName, { connection: ssh(node), create, update: create, ...extra }, { parent: this, dependsOn, ...more });
         };
 
+        // Every step that lives on a node's machine is replaced with its VM, and the old node
+        // leaves the cluster first, in kubeadm's order (roll/machine.ts).
+        const onMachine = (node: KvmVps, after: pulumi.Resource[] = []) => ({ triggers: machineTriggers(node, after) });
+        const replacedWithMachine: pulumi.CustomResourceOptions = { deleteBeforeReplace: true };
+
         // 1. Every node, in parallel: prepare and firewall.
         const prepared = new Map<KvmVps, pulumi.Resource[]>();
         for (const node of args.nodes) {
-            const prepare = converge(`${node.nodeName}-prepare`, node, renderPrepareScript(node.nodeName, k), {}, [node]);
+            const prepare = converge(`${node.nodeName}-prepare`, node, renderPrepareScript(node.nodeName, k), onMachine(node), [node], replacedWithMachine);
             const firewall = converge(
                 `${node.nodeName}-firewall`,
                 node,
                 renderFirewallScript(node.nodeName, node.role, { adminCidrs: k.adminCidrs, clusterCidrs: args.nodeCidrs, podCidr: k.podCidr, apiPort, publicPorts: args.publicPorts }),
-                {},
+                onMachine(node),
                 [node],
-                {},
+                replacedWithMachine,
                 // It refuses rules that would lock out the SSH client running it.
                 ["SSH_CLIENT"],
             );
@@ -132,17 +138,18 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             const identity = node.privateIp.apply((ip): NodeIdentity => ({ name: node.nodeName, ip }));
             const lifecycle = (action: LifecycleAction, config: pulumi.Input<string> = "") =>
                 pulumi.all([identity, firstIdentity, config]).apply(([id, f, c]) => renderLifecycleScript(action, id, f, { admitConfig: c, controlPlane }));
-            const admit = converge(`${node.nodeName}-admit`, first, lifecycle("admit", admitConfig), { stdin: secrets, delete: onFirst(lifecycle("forget")) }, [init, ...after]);
+            const admit = converge(`${node.nodeName}-admit`, first, lifecycle("admit", admitConfig), { stdin: secrets, delete: onFirst(lifecycle("forget")), ...onMachine(node) }, [init, ...after], replacedWithMachine);
             const joinConfig = pulumi.all([shape, identity]).apply(([s, id]) => renderJoinConfig(s, id, controlPlane));
             const joined = converge(
                 `${node.nodeName}-join`,
                 node,
                 pulumi.all([identity, joinConfig, firstIdentity]).apply(([id, c, f]) => renderJoinScript(id, c, controlPlane, f)),
-                { stdin: joinSecrets, delete: bashCommand(renderResetScript(node.nodeName), { sudo: sudo(node) }) },
+                { stdin: joinSecrets, delete: bashCommand(renderResetScript(node.nodeName), { sudo: sudo(node) }), ...onMachine(node, [...prepared.get(node)!, admit]) },
                 [...prepared.get(node)!, admit, init],
+                replacedWithMachine,
             );
             // Ready needs the pod network.
-            const registered = converge(`${node.nodeName}-registered`, first, lifecycle("wait"), { delete: onFirst(lifecycle("drain")) }, [joined, cni]);
+            const registered = converge(`${node.nodeName}-registered`, first, lifecycle("wait"), { delete: onFirst(lifecycle("drain")), ...onMachine(node, [joined]) }, [joined, cni], replacedWithMachine);
             inCluster.set(node, registered);
             return registered;
         };

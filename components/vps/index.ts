@@ -18,6 +18,11 @@ export function createNodes(
             : config.nodes.map((node) => ({ node, hypervisor: undefined }));
     return placements.map(
         ({ node, hypervisor }) =>
-            new KvmVps(node.name, { stack, node, driver: config.vps.driver, hypervisor, image: config.vps.image, ssh: config.ssh }, opts),
+            new KvmVps(node.name, { stack, node, driver: config.vps.driver, hypervisor, image: imageOf(node, config.vps.image), ssh: config.ssh }, opts),
     );
+}
+
+/** A node's own image (nodes[].image) or the stack's, booted with the stack's kernel arguments. */
+function imageOf(node: LoadedConfig["nodes"][number], image: LoadedConfig["vps"]["image"]): LoadedConfig["vps"]["image"] {
+    return node.image ? { ...node.image, kernelArgs: image.kernelArgs } : image;
 }

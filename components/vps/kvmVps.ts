@@ -3,7 +3,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { bashCommand } from "../shared/script";
-import { vmRecipe } from "./recipe";
+import { recipeDigest, vmRecipe } from "./recipe";
 import { CloudInit, HypervisorConfig, NodeConfig, VmImage, renderCloudInit } from "./render";
 import { HYPERVISOR_SETTINGS, parseCreatedIp, renderCreateScript, renderDeleteScript } from "./scripts";
 
@@ -50,6 +50,17 @@ export class KvmVps extends pulumi.ComponentResource {
      * again on a new machine (preparing and joining it) takes this among its triggers.
      */
     readonly machineId: pulumi.Output<string>;
+    /**
+     * What the machine is made from, as a value known at preview: `sha256:` of the VM's recipe
+     * (for an inventory node, its address). It changes exactly when the machine is replaced.
+     */
+    readonly recipeDigest: string;
+    /**
+     * `recipeDigest` carrying the VM as a dependency: a step that takes it among its `triggers`
+     * is, for Pulumi's engine, a dependent of the VM that the VM's replacement deletes first and
+     * re-creates after it (roll/machine.ts).
+     */
+    readonly recipe: pulumi.Output<string>;
 
     constructor(name: string, args: KvmVpsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oslo-mesh:vps:KvmVps", name, {}, opts);
@@ -60,10 +71,13 @@ export class KvmVps extends pulumi.ComponentResource {
 
         let publicIp: pulumi.Output<string>;
         let machineId: pulumi.Output<string>;
+        let recipe: pulumi.Output<string>;
         if (args.driver === "inventory") {
             if (!node.ip) throw new Error(`node ${node.name}: the inventory driver needs its ip`);
             publicIp = pulumi.output(node.ip);
             machineId = pulumi.output(`inventory:${node.ip}`);
+            this.recipeDigest = `inventory:${node.ip}`;
+            recipe = pulumi.output(this.recipeDigest);
         } else {
             const hypervisor = args.hypervisor;
             if (!hypervisor) throw new Error(`node ${node.name}: the libvirt driver needs a hypervisor`);
@@ -75,7 +89,10 @@ export class KvmVps extends pulumi.ComponentResource {
             const del = bashCommand(renderDeleteScript(script), { sudo });
             // What the VM is made from: a change to it replaces the VM, the old one first (same name, same address).
             const triggers = [vmRecipe({ node, hypervisor, host, image: args.image, cloudInit: this.cloudInit })];
-            const childOpts: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
+            this.recipeDigest = recipeDigest(triggers[0]);
+            // The VM waits for what the node waits for (the rollout gate, index.ts): a
+            // component's dependsOn does not reach its children.
+            const childOpts: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true, dependsOn: opts?.dependsOn };
             const vm =
                 hypervisor.host === undefined
                     ? new command.local.Command(`${name}-vm`, { create, delete: del, triggers }, childOpts)
@@ -90,11 +107,14 @@ export class KvmVps extends pulumi.ComponentResource {
                           childOpts,
                       );
             machineId = vm.id;
+            const digest = this.recipeDigest;
+            recipe = vm.urn.apply(() => digest);
             // A static address is known from the config; a DHCP one only once the VM has its lease.
             publicIp = hypervisor.bridge ? pulumi.output(node.ip!) : vm.stdout.apply(parseCreatedIp);
         }
         this.publicIp = publicIp;
         this.machineId = machineId;
+        this.recipe = recipe;
         this.privateIp = node.privateIp ? pulumi.output(node.privateIp) : publicIp;
         const privateKey = args.ssh.privateKey;
         this.connection = pulumi

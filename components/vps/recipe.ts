@@ -4,6 +4,7 @@
 // one goes first (same name, same static IP). Anything else that changes in the scripts (their
 // wording, how the hypervisor is reached) re-runs the create script in place, which converges.
 // The shape is part of every VM's state: changing it replaces every VM once.
+import * as crypto from "crypto";
 import { CloudInit, HypervisorConfig, NodeConfig, VmImage } from "./render";
 import { LibvirtHostSettings } from "./scripts";
 
@@ -38,4 +39,9 @@ export function vmRecipe(input: {
         image: { url: input.image.url, sha256: input.image.sha256 ?? null },
         cloudInit: { userData: input.cloudInit.userData, metaData: input.cloudInit.metaData, networkConfig: input.cloudInit.networkConfig },
     };
+}
+
+/** The recipe as one short value, known at preview: `sha256:` of its JSON. */
+export function recipeDigest(recipe: VmRecipe): string {
+    return `sha256:${crypto.createHash("sha256").update(JSON.stringify(recipe)).digest("hex")}`;
 }

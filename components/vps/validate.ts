@@ -71,6 +71,10 @@ export function checkVps(cfg: Pick<StackConfig, "environment" | "ssh" | "vps" | 
         });
     }
     if (cfg.vps.driver === "libvirt") checkImageChecksum(cfg.vps.image, p);
+    cfg.nodes.forEach((n, i) => {
+        if (n.image && cfg.vps.driver === "libvirt") checkImageChecksum(n.image, p, ["nodes", i, "image"]);
+        if (n.image && cfg.vps.driver === "inventory") p.add(["nodes", i, "image"], "only for the libvirt driver: an inventory VPS exists already");
+    });
 
     const names = new Map<string, number>();
     const ips = new Map<string, string>();
@@ -182,17 +186,18 @@ function reservedInSubnet(subnet: string, gateway: string | undefined): Map<stri
  * publisher's checksum file. A checksum file lists the files of its own directory; the
  * default one (Ubuntu's focal release) says nothing about an image from elsewhere.
  */
-function checkImageChecksum(image: StackConfig["vps"]["image"], p: Problems): void {
+function checkImageChecksum(image: Pick<StackConfig["vps"]["image"], "url" | "sha256" | "checksumUrl">, p: Problems, at: Array<string | number> = ["vps", "image"]): void {
+    const key = at.map((s) => (typeof s === "number" ? `[${s}]` : `.${s}`)).join("").slice(1).replace(/\.\[/g, "[");
     if (image.sha256 !== undefined) return;
     if (image.checksumUrl === undefined) {
-        p.add(["vps", "image", "sha256"], "required without vps.image.checksumUrl: the base image is verified before any VM uses it");
+        p.add([...at, "sha256"], `required without ${key}.checksumUrl: the base image is verified before any VM uses it`);
         return;
     }
     const dir = (url: string) => url.replace(/[?#].*$/, "").replace(/[^/]*$/, "");
     if (dir(image.checksumUrl) !== dir(image.url)) {
         p.add(
-            ["vps", "image", "checksumUrl"],
-            `${image.checksumUrl} lists the files of ${dir(image.checksumUrl)}, not of the image's directory ${dir(image.url)}: set it to the image's checksum file, or pin vps.image.sha256`,
+            [...at, "checksumUrl"],
+            `${image.checksumUrl} lists the files of ${dir(image.checksumUrl)}, not of the image's directory ${dir(image.url)}: set it to the image's checksum file, or pin ${key}.sha256`,
         );
     }
 }

@@ -5,6 +5,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { bashCommand } from "../../shared/script";
 import { KvmVps } from "../../vps";
+import { machineTriggers } from "../../../roll/machine";
 import { KubernetesConfig } from "../render";
 import { kubeconfigExpiryWarning, renderRenewalInstaller } from "./certificates/render";
 import { parseBackupKey, renderSnapshotInstaller } from "./etcd/render";
@@ -35,11 +36,13 @@ export class ClusterDay2 extends pulumi.ComponentResource {
         const warning = istioSupportWarning(k.version);
         if (warning) pulumi.log.warn(warning, this);
 
-        const run = (resourceName: string, on: KvmVps, script: string, dependsOn: pulumi.Resource[], extra: Partial<command.remote.CommandArgs> = {}) => {
+        const run = (resourceName: string, on: KvmVps, script: string, dependsOn: pulumi.Resource[], extra: Partial<command.remote.CommandArgs> = {}, more: pulumi.CustomResourceOptions = {}) => {
             const create = bashCommand(script, { sudo: on.sshUser !== "root" });
             const connection = on.connection.apply((c) => ({ ...c, dialErrorLimit: 60, perDialTimeout: 15 }));
-            return new command.remote.Command(resourceName, { connection, create, update: create, ...extra }, { parent: this, dependsOn });
+            return new command.remote.Command(resourceName, { connection, create, update: create, ...extra }, { parent: this, dependsOn, ...more });
         };
+        // What lives on a node's machine (its upgrade, the timers) is replaced with its VM (roll/machine.ts).
+        const replacedWithMachine: pulumi.CustomResourceOptions = { deleteBeforeReplace: true };
 
         // Upgrades: the same script creates and updates, converging "this node at k.version";
         // on a new cluster every step finds its node there already.
@@ -52,7 +55,7 @@ export class ClusterDay2 extends pulumi.ComponentResource {
             const role: UpgradeRole = node === first ? "first-control-plane" : args.controlPlanes.includes(node) ? "control-plane" : "worker";
             const resource =
                 step.kind === "upgrade"
-                    ? run(step.resource, node, renderUpgradeScript(node.nodeName, role, k), after)
+                    ? run(step.resource, node, renderUpgradeScript(node.nodeName, role, k), after, { triggers: machineTriggers(node, [args.inCluster.get(node)!]) }, replacedWithMachine)
                     : run(step.resource, first, renderWorkerMaintenanceScript(step.kind, node.nodeName, k), after);
             steps.set(step.resource, resource);
         }
@@ -71,13 +74,19 @@ export class ClusterDay2 extends pulumi.ComponentResource {
                     create: installer("install").apply((s) => bashCommand(s, { sudo: cp.sshUser !== "root" })),
                     update: installer("install").apply((s) => bashCommand(s, { sudo: cp.sshUser !== "root" })),
                     delete: installer("remove").apply((s) => bashCommand(s, { sudo: cp.sshUser !== "root" })),
+                    triggers: machineTriggers(cp, [upgraded]),
                 },
-                { parent: this, dependsOn: [upgraded] },
+                { parent: this, dependsOn: [upgraded], ...replacedWithMachine },
             );
             keys.push(snapshots.stdout.apply((out): [string, string | undefined] => [cp.nodeName, parseBackupKey(out ?? "")]));
-            run(`${cp.nodeName}-certificate-renewal`, cp, renderRenewalInstaller("install", cp.nodeName, k.version, k.certificates), [upgraded], {
-                delete: bashCommand(renderRenewalInstaller("remove", cp.nodeName, k.version, k.certificates), { sudo: cp.sshUser !== "root" }),
-            });
+            run(
+                `${cp.nodeName}-certificate-renewal`,
+                cp,
+                renderRenewalInstaller("install", cp.nodeName, k.version, k.certificates),
+                [upgraded],
+                { delete: bashCommand(renderRenewalInstaller("remove", cp.nodeName, k.version, k.certificates), { sudo: cp.sshUser !== "root" }), triggers: machineTriggers(cp, [upgraded]) },
+                replacedWithMachine,
+            );
         }
         this.etcdBackupKeys = pulumi.all(keys).apply((pairs) => Object.fromEntries(pairs.filter((p): p is [string, string] => p[1] !== undefined)));
         this.registerOutputs({ etcdBackupKeys: this.etcdBackupKeys });

@@ -1,5 +1,5 @@
-// Knowing the deployed Kubernetes version needs state: a dynamic resource keeps the version
-// last applied, and its provider's check() refuses a transition kubeadm cannot make. The
+// Knowing the deployed Kubernetes version needs state: a gate (components/shared/previewGate.ts)
+// keeps the version last applied, and its provider's check() refuses a transition kubeadm cannot make. The
 // engine calls check() during `pulumi preview` (and before `pulumi up` changes anything), with
 // the inputs stored in the state as `olds`, so a skipped minor or a downgrade fails the preview
 // with a message naming oslo-mesh:kubernetes.version before any resource is touched. Every
@@ -7,6 +7,7 @@
 // Dynamic resources register as `pulumi-nodejs:dynamic/<module>:<Type>` (the SDK prefixes the
 // type token), here `pulumi-nodejs:dynamic/kubernetes:VersionGate`.
 import * as pulumi from "@pulumi/pulumi";
+import { gateProvider, GateVerdict } from "../../shared/previewGate";
 import { versionTransitionProblem } from "./versions";
 
 export const VERSION_CONFIG_KEY = "oslo-mesh:kubernetes.version";
@@ -16,22 +17,21 @@ export interface VersionGateInputs {
     readonly version: string;
 }
 
+/** What the gate lets through: a first install, the same version, a patch or the next minor. */
+function versionVerdict(olds: Partial<VersionGateInputs> | undefined, news: VersionGateInputs): GateVerdict<VersionGateInputs> {
+    const problem = versionTransitionProblem(olds?.version, news.version);
+    return { inputs: news, problems: problem ? [`${VERSION_CONFIG_KEY}: ${problem}`] : [] };
+}
+
+export const versionGateProvider = gateProvider<VersionGateInputs>(versionVerdict, "kubernetes-version", "version");
+
 /**
  * Internal. Exported for testing: the provider's check, as the engine calls it (olds: the
  * inputs in the state, or {} on first create; news: this run's inputs).
  */
 export async function checkVersionGate(olds: Partial<VersionGateInputs> | undefined, news: VersionGateInputs): Promise<pulumi.dynamic.CheckResult> {
-    const problem = versionTransitionProblem(olds?.version, news.version);
-    if (!problem) return { inputs: news };
-    return { inputs: news, failures: [{ property: "version", reason: `${VERSION_CONFIG_KEY}: ${problem}` }] };
+    return versionGateProvider.check!(olds ?? {}, news);
 }
-
-export const versionGateProvider: pulumi.dynamic.ResourceProvider = {
-    check: (olds, news) => checkVersionGate(olds, news),
-    diff: async (_id, olds, news) => ({ changes: olds.version !== news.version, replaces: [], deleteBeforeReplace: false }),
-    create: async (inputs) => ({ id: "kubernetes-version", outs: { version: inputs.version } }),
-    update: async (_id, _olds, news) => ({ outs: { version: news.version } }),
-};
 
 export class VersionGate extends pulumi.dynamic.Resource {
     /** The version the cluster was last converged to. */
