@@ -29,6 +29,7 @@ const istio = new IstioControlPlane("istio", {
     externalIps: nodes.filter((n) => n.role === "worker").map((n) => n.publicIp),
     clusterDomain: config.kubernetes.clusterDomain,
     kubernetesVersion: config.kubernetes.version,
+    workersReady: cluster.workersReady,
 });
 
 const mesh: MeshPrerequisites = { provider: cluster.provider, crds: istio.crds, namespaces: istio.namespaces };

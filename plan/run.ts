@@ -3,7 +3,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { MockRecorder, RecordedResource, redact, settled, startMockRuntime } from "./mocks";
+import { HelmRenderer, MockRecorder, RecordedResource, redact, settled, startMockRuntime } from "./mocks";
 import { readStackFile } from "./stackFile";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
@@ -29,6 +29,8 @@ export interface PlanOptions {
     readonly stack: string;
     /** Defaults to Pulumi.<stack>.yaml in the project. */
     readonly configFile?: string;
+    /** Renders Helm charts (the tests' fixtures); offline plans have none. */
+    readonly helm?: HelmRenderer;
 }
 
 /** Evaluates the program once. Call once per process: Pulumi's runtime state is global. */
@@ -41,7 +43,7 @@ export async function runPlan(opts: PlanOptions): Promise<PlanRun> {
     const config = readStackFile(configFile);
     // Offline there is no chart to render: Helm charts appear with their values but without
     // their objects, which Helm renders at `pulumi up`.
-    const recorder = await startMockRuntime({ stack: opts.stack, preview: true, config, helm: () => [] });
+    const recorder = await startMockRuntime({ stack: opts.stack, preview: true, config, helm: opts.helm ?? (() => []) });
     // Imported only now, so that it registers against the mocks. A ConfigError surfaces here.
     const started = process.hrtime.bigint();
     const program = require(path.join(PROJECT_DIR, "index")) as Record<string, unknown>;

@@ -1,7 +1,8 @@
 // Turns the nodes into a Kubernetes cluster with kubeadm over SSH, in the order kubeadm
 // needs: every node prepared in parallel; the first control plane initialised; further
 // control planes joined one at a time; workers joined in parallel, each waiting only for
-// the init and its own node. Hands out the kubeconfig (secret) and a Kubernetes provider.
+// the init and its own node. Hands out the kubeconfig (secret) and a Kubernetes provider as
+// soon as the API server answers, and each worker's `registered` step for what runs there.
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -51,6 +52,12 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     readonly provider: k8s.Provider;
     /** host:port of the API server. */
     readonly endpoint: pulumi.Output<string>;
+    /**
+     * Each worker's `registered` step: joined, Ready (Calico runs on it), and drained first on
+     * removal. What runs on the workers (Istio's pods: control planes are tainted) waits for
+     * these, so that it has a node to run on and `pulumi destroy` removes it before any drain.
+     */
+    readonly workersReady: ReadonlyArray<pulumi.Resource>;
 
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oslo-mesh:kubernetes:KubeadmCluster", name, {}, opts);
@@ -143,12 +150,13 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         // Control planes one at a time: concurrent control-plane joins fail on 1.15.0.
         let previous: pulumi.Resource[] = [];
         for (const cp of controlPlanes.slice(1)) previous = [join(cp, true, previous)];
-        const workersReady = workers.map((w) => join(w, false, []));
+        this.workersReady = workers.map((w) => join(w, false, []));
 
-        // 4. The kubeconfig, once the pod network is up and every worker is Ready: so Istio and the
-        // mesh, which use it and run on the workers (control planes are tainted), are deleted before
-        // any worker is drained on `pulumi destroy`. Its output never reaches a log.
-        const kubeconfigCmd = converge(`${name}-kubeconfig`, first, renderKubeconfigScript(), { logging: "none" }, [cni, ...workersReady], { additionalSecretOutputs: ["stdout"] });
+        // 4. The kubeconfig and the provider as soon as the API server answers (init checks it), so
+        // that CRDs and namespaces go in while the nodes join. What needs a Ready worker (the Istio
+        // chart) waits for `workersReady` itself; waiting here would hold back everything else.
+        // Its output never reaches a log.
+        const kubeconfigCmd = converge(`${name}-kubeconfig`, first, renderKubeconfigScript(), { logging: "none" }, [init], { additionalSecretOutputs: ["stdout"] });
         this.kubeconfig = pulumi.secret(kubeconfigCmd.stdout);
         this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: this.kubeconfig, enableServerSideApply: false }, { parent: this });
         this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig });
