@@ -62,7 +62,8 @@ describe("kubernetes: KubeadmCluster under mocks", () => {
         const cp2 = closure(recorder, recorder.byName("prod-cp-2-join"));
         const cp3 = closure(recorder, recorder.byName("prod-cp-3-join"));
         assert.ok(cp2.has("prod-init") && !cp2.has("prod-cp-3-join"));
-        assert.ok(cp3.has("prod-cp-2-join") && cp3.has("prod-cp-2-registered"), "cp-3 joins after cp-2 has registered");
+        assert.ok(cp3.has("prod-cp-2-join"), "cp-3 joins after cp-2's join (its etcd member started and healthy)");
+        assert.ok(!cp3.has("prod-cp-2-registered"), "and not after cp-2 is Ready, which cp-3's join does not need");
         assert.deepStrictEqual([...closure(recorder, recorder.byName("prod-init"))].filter((d) => d.startsWith("prod-cp-2") || d.startsWith("prod-worker")), []);
     });
 

@@ -145,12 +145,15 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 [...prepared.get(node)!, admit, init],
             );
             // Ready needs the pod network.
-            return converge(`${node.nodeName}-registered`, first, lifecycle("wait"), { delete: onFirst(lifecycle("drain")) }, [joined, cni]);
+            const registered = converge(`${node.nodeName}-registered`, first, lifecycle("wait"), { delete: onFirst(lifecycle("drain")) }, [joined, cni]);
+            return { joined, registered };
         };
-        // Control planes one at a time: concurrent control-plane joins fail on 1.15.0.
+        // Control planes one at a time: concurrent control-plane joins fail on 1.15.0. The next one
+        // joins once the previous join is done (its etcd member started and healthy), not once its
+        // kubelet is Ready, which the next join does not need.
         let previous: pulumi.Resource[] = [];
-        for (const cp of controlPlanes.slice(1)) previous = [join(cp, true, previous)];
-        this.workersReady = workers.map((w) => join(w, false, []));
+        for (const cp of controlPlanes.slice(1)) previous = [join(cp, true, previous).joined];
+        this.workersReady = workers.map((w) => join(w, false, []).registered);
 
         // 4. The kubeconfig and the provider as soon as the API server answers (init checks it), so
         // that CRDs and namespaces go in while the nodes join. What needs a Ready worker (the Istio
