@@ -101,7 +101,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         // 1. Every node, in parallel: prepare and firewall.
         const prepared = new Map<KvmVps, pulumi.Resource[]>();
         for (const node of args.nodes) {
-            const prepare = converge(`${node.nodeName}-prepare`, node, renderPrepareScript(node.nodeName, k), {}, [node]);
+            // A control plane's images are pulled here, not in init or join (on a clone of the node image they are there).
+            const prepare = converge(`${node.nodeName}-prepare`, node, renderPrepareScript(node.nodeName, k, {}, { pullImages: node.role === "control-plane" }), {}, [node]);
             const firewall = converge(
                 `${node.nodeName}-firewall`,
                 node,
