@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { IstioControlPlane, ingressPorts } from "./components/istio";
 import { capacityTable, meshCapacity } from "./components/istio/capacity";
 import { KubeadmCluster, nodeCidrs } from "./components/kubernetes";
+import { renderNodeImageInstall } from "./components/kubernetes/render";
 import { CanaryRoute, IngressRoute, MeshMtls, MeshPrerequisites } from "./components/mesh";
 import { createNodes } from "./components/vps";
 import { loadStackConfig } from "./stacks/load";
@@ -14,7 +15,8 @@ const config = loadStackConfig();
 const capacity = meshCapacity(config);
 if (!capacity.fits) pulumi.log.warn(`the workers cannot carry the mesh at the expected load (oslo-mesh:load):\n${capacityTable(capacity)}`);
 
-const nodes = createNodes(config);
+// Every libvirt node is cloned from its hypervisor's node image, on which the node preparation ran once.
+const nodes = createNodes(config, undefined, { install: renderNodeImageInstall(config.kubernetes) });
 const cluster = new KubeadmCluster(config.stack, {
     nodes,
     kubernetes: config.kubernetes,

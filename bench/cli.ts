@@ -57,7 +57,7 @@ function main(): void {
     ];
 
     if (json) {
-        process.stdout.write(JSON.stringify({ evaluation, parallel: up.parallel, makespan: up.makespan, criticalPath: up.criticalPath, baseline: up.baseline, targets }, null, 2) + "\n");
+        process.stdout.write(JSON.stringify({ evaluation, parallel: up.parallel, makespan: up.makespan, criticalPath: up.criticalPath, criticalPathFirstUp: up.criticalPathFirstUp, baseline: up.baseline, targets }, null, 2) + "\n");
     } else {
         const lines = ["Evaluation (in process, mock runtime):", "  nodes  canaries        ms"];
         for (const e of evaluation) lines.push(`  ${String(e.nodes).padStart(5)}  ${String(e.canaries).padStart(8)}  ${e.ms.toFixed(0).padStart(8)}`);

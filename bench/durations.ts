@@ -64,6 +64,7 @@ export const SECONDS = {
     randomValue: f(0.1, "assumption: @pulumi/random makes the value locally, in no time worth counting"),
     nodeImageBuild: f(15, "assumption: the builder's disk and seed created, the builder defined and started, and after power-off its disk kept as the image"),
     builderPowerOff: f(10, "assumption: cloud-init clean and power-off of the builder"),
+    nodeImagePresent: f(1, "assumption: SSH to the hypervisor, the build lock and a pool listing that finds the node image complete (test/vps.nodeimage.test.ts: a second run builds nothing)"),
 };
 
 /** The Istio chart, which offline has no objects: what Helm renders at `pulumi up`. */

@@ -51,13 +51,15 @@ const SIZES_SET = new Set(Object.values(SIZES));
 const wait = (fig: Figure): Op => ({ t: "wait", s: fig.value });
 const get = (fig: Figure, link: string): Op => ({ t: "get", mb: fig.value, link });
 
-/** What the plan says about each node: its hypervisor (libvirt) and whether it is cloned from a node image. */
+/** What the plan says about each node: its hypervisor (libvirt), whether it is cloned from a node image, where kubeadm's images are pulled. */
 interface NodeFacts {
     readonly role: ModelNode["role"];
     /** The link its downloads go through: its hypervisor's, or its own (inventory). */
     readonly link: string;
     readonly hypervisor?: string;
     readonly fromNodeImage: boolean;
+    /** Its preparation pulls kubeadm's images (prepare-node.sh with PULL_IMAGES), so init or join does not. */
+    readonly preparePulls: boolean;
 }
 
 function nodeFacts(resources: ReadonlyArray<PlanResource>, nodes: ReadonlyArray<ModelNode>): Map<string, NodeFacts> {
@@ -68,7 +70,9 @@ function nodeFacts(resources: ReadonlyArray<PlanResource>, nodes: ReadonlyArray<
             const recipe = (vm?.inputs.triggers as Array<{ hypervisor?: { name?: string } }> | undefined)?.[0];
             const hypervisor = recipe?.hypervisor?.name;
             const fromNodeImage = vm ? [...waitsFor(resources, vm)].some((u) => isNodeImage(byUrn.get(u))) : false;
-            return [n.name, { role: n.role, hypervisor, link: hypervisor ? `hv:${hypervisor}` : `node:${n.name}`, fromNodeImage }];
+            const prepare = resources.find((r) => r.name === `${n.name}-prepare` && r.custom);
+            const preparePulls = /readonly PULL_IMAGES='true'/.test(String(prepare?.inputs.create ?? ""));
+            return [n.name, { role: n.role, hypervisor, link: hypervisor ? `hv:${hypervisor}` : `node:${n.name}`, fromNodeImage, preparePulls }];
         }),
     );
 }
@@ -100,13 +104,20 @@ interface Context {
     readonly workers: string[];
     /** Ignore node images (the by-hand baseline: a person prepares each node). */
     readonly cloudPathOnly: boolean;
+    /** The hypervisors have their node images already (any `pulumi up` after the first). */
+    readonly nodeImagesPresent: boolean;
 }
 
 /** The work of one resource, or undefined when it takes no time (components, providers). */
 function work(r: PlanResource, ctx: Context): { ops: Op[]; source: string } | undefined {
-    const owner = ownerOf(r.name, ctx.nodes);
+    // The cluster's own steps (init, CNI, kubeconfig) run on the first control plane.
+    const first = ctx.nodes.find((n) => n.role === "control-plane")?.name;
+    const owner = ownerOf(r.name, ctx.nodes) ?? (r.custom && /-(init|cni|kubeconfig)$/.test(r.name) ? first : undefined);
     const node = owner ? ctx.facts.get(owner) : undefined;
     const imaged = !!node?.fromNodeImage && !ctx.cloudPathOnly;
+    // kubeadm's images: in the node image, or pulled by the preparation, or else by init or join.
+    const pulled = imaged || !!node?.preparePulls;
+    const kubeadmImages = (n: NodeFacts | undefined): Array<[Figure, string] | Figure> => (n?.preparePulls ? [[SIZES.kubeadmImages, n.link], SECONDS.imageExtract] : []);
     const link = node?.link ?? "runner";
     const step = (label: string, parts: Array<Figure | [Figure, string] | Op>) => {
         const ops: Op[] = [];
@@ -119,6 +130,7 @@ function work(r: PlanResource, ctx: Context): { ops: Op[]; source: string } | un
         return { ops, source: describe(label, figs) };
     };
     if (r.type.startsWith("random:")) return step("random value", [SECONDS.randomValue]);
+    if (isNodeImage(r) && ctx.nodeImagesPresent) return step("node image found complete", [SECONDS.nodeImagePresent]);
     if (isNodeImage(r)) {
         const hv = (r.inputs.triggers as Array<{ hypervisor?: { name?: string } }> | undefined)?.[0]?.hypervisor?.name ?? r.name;
         const base = baseImage(hv);
@@ -138,13 +150,13 @@ function work(r: PlanResource, ctx: Context): { ops: Op[]; source: string } | un
     if (r.name.endsWith("-prepare")) {
         const booted = node?.hypervisor ? [SECONDS.bootToSsh, SECONDS.cloudInitDone] : [];
         if (imaged) return step("node preparation, configuration only", [...booted, SECONDS.configureOnly]);
-        return step("node preparation", [...booted, [SIZES.aptPackages, link], SECONDS.aptInstall, [SIZES.kubeBinaries, link], SECONDS.install]);
+        return step("node preparation", [...booted, [SIZES.aptPackages, link], SECONDS.aptInstall, [SIZES.kubeBinaries, link], SECONDS.install, ...kubeadmImages(node)]);
     }
-    if (r.name.endsWith("-init")) return step("kubeadm init", [...(imaged ? [] : [[SIZES.kubeadmImages, link] as [Figure, string], SECONDS.imageExtract]), SECONDS.kubeadmInit]);
+    if (r.name.endsWith("-init")) return step("kubeadm init", [...(pulled ? [] : [[SIZES.kubeadmImages, link] as [Figure, string], SECONDS.imageExtract]), SECONDS.kubeadmInit]);
     if (r.name.endsWith("-cni")) return step("Calico applied", [[SIZES.calicoArchive, link], SECONDS.cniApply]);
     if (r.name.endsWith("-admit")) return step("admit (token, certificates)", [SECONDS.admit]);
     if (r.name.endsWith("-join")) {
-        if (node?.role === "control-plane") return step("kubeadm join --control-plane", [...(imaged ? [] : [[SIZES.kubeadmImages, link] as [Figure, string], SECONDS.imageExtract]), SECONDS.joinControlPlane]);
+        if (node?.role === "control-plane") return step("kubeadm join --control-plane", [...(pulled ? [] : [[SIZES.kubeadmImages, link] as [Figure, string], SECONDS.imageExtract]), SECONDS.joinControlPlane]);
         return step("kubeadm join", [...(imaged ? [] : [[SIZES.nodeImages, link] as [Figure, string], SECONDS.nodeImagesExtract]), SECONDS.joinWorker]);
     }
     if (r.name.endsWith("-registered")) return step("node Ready (Calico on it)", [[SIZES.calicoImages, link], SECONDS.calicoExtract, SECONDS.nodeReady]);
@@ -207,8 +219,13 @@ function stepsOf(resources: ReadonlyArray<PlanResource>, ctx: Context): Step[] {
     return steps;
 }
 
-function contextOf(resources: ReadonlyArray<PlanResource>, nodes: ReadonlyArray<ModelNode>, cloudPathOnly: boolean): Context {
-    return { nodes, facts: nodeFacts(resources, nodes), workers: nodes.filter((n) => n.role === "worker").map((n) => n.name), cloudPathOnly };
+function contextOf(resources: ReadonlyArray<PlanResource>, nodes: ReadonlyArray<ModelNode>, cloudPathOnly: boolean, nodeImagesPresent = false): Context {
+    return { nodes, facts: nodeFacts(resources, nodes), workers: nodes.filter((n) => n.role === "worker").map((n) => n.name), cloudPathOnly, nodeImagesPresent };
+}
+
+export interface ScheduleOptions {
+    /** The hypervisors have their node images already: the node-image steps only find them (any `pulumi up` after the first, and other stacks on the same pools). */
+    readonly nodeImagesPresent?: boolean;
 }
 
 /**
@@ -216,8 +233,8 @@ function contextOf(resources: ReadonlyArray<PlanResource>, nodes: ReadonlyArray<
  * a step's downloads share its link fairly (each at most LINKS.perDownloadMBps); a lock is taken
  * in the order steps ask for it.
  */
-export function schedule(resources: ReadonlyArray<PlanResource>, nodes: ReadonlyArray<ModelNode>, parallel = Number.POSITIVE_INFINITY): Schedule {
-    return simulate(stepsOf(resources, contextOf(resources, nodes, false)), parallel);
+export function schedule(resources: ReadonlyArray<PlanResource>, nodes: ReadonlyArray<ModelNode>, parallel = Number.POSITIVE_INFINITY, opts: ScheduleOptions = {}): Schedule {
+    return simulate(stepsOf(resources, contextOf(resources, nodes, false, opts.nodeImagesPresent)), parallel);
 }
 
 /**
@@ -349,14 +366,21 @@ function simulate(steps: ReadonlyArray<Step>, parallel: number): Schedule {
     return { makespan: round(Math.max(0, ...finish.values())), criticalPath: path };
 }
 
+/** The hypervisor a VM or node-image step runs on, from its triggers (components/vps/recipe.ts, nodeImage.ts). */
+function hypervisorOf(r: Pick<PlanResource, "inputs"> | undefined): string | undefined {
+    return (r?.inputs.triggers as Array<{ hypervisor?: { name?: string } }> | undefined)?.[0]?.hypervisor?.name;
+}
+
 /**
- * Steps of one node that wait, directly or not, on another node they have no need of. A node's
- * steps may wait on the first control plane (kubeadm init runs there) and a control plane's
- * join on the control planes before it (they join one at a time); nothing else.
+ * Steps of one node that wait, directly or not, on another node, or on another hypervisor's node
+ * image, they have no need of. A node's steps may wait on its own hypervisor's node image, the
+ * first control plane (kubeadm init runs there) and a control plane's join on the control planes
+ * before it (they join one at a time); nothing else.
  */
 export function unneededNodeWaits(resources: ReadonlyArray<PlanResource>, nodes: ReadonlyArray<{ name: string; role: string }>): string[] {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const owner = (name: string) => ownerOf(name, nodes as ReadonlyArray<ModelNode>);
+    const hypervisor = new Map(nodes.map((n) => [n.name, hypervisorOf(resources.find((r) => r.custom && r.name === `${n.name}-vm`))]));
     const controlPlanes = nodes.filter((n) => n.role === "control-plane").map((n) => n.name);
     const found: string[] = [];
     for (const r of resources) {
@@ -365,10 +389,22 @@ export function unneededNodeWaits(resources: ReadonlyArray<PlanResource>, nodes:
         const allowed = new Set([mine, controlPlanes[0]]);
         const k = controlPlanes.indexOf(mine);
         for (const cp of controlPlanes.slice(0, Math.max(0, k))) allowed.add(cp);
-        for (const u of waitsFor(resources, r)) {
+        // Whatever an allowed node's step waits for is allowed with it (the first control plane's own image, say).
+        const seen = new Set<string>();
+        const stack = [...r.dependsOn];
+        while (stack.length) {
+            const u = stack.pop()!;
+            if (seen.has(u)) continue;
+            seen.add(u);
             const d = byUrn.get(u);
-            const other = d && owner(d.name);
+            if (!d) continue;
+            const other = owner(d.name);
+            if (other && other !== mine && allowed.has(other)) continue;
             if (other && !allowed.has(other)) found.push(`${r.name} waits on ${d.name}`);
+            else if (isNodeImage(d) && hypervisorOf(d) !== hypervisor.get(mine)) found.push(`${r.name} waits on ${d.name}`);
+            stack.push(...d.dependsOn);
+            // A component stands for its children.
+            if (!d.custom) stack.push(...resources.filter((c) => c.parent === d.urn).map((c) => c.urn));
         }
     }
     return found;

@@ -44,9 +44,15 @@ export interface Target {
 
 export interface UpReport {
     readonly parallel: { readonly default: number; readonly configured: number };
-    readonly makespan: Array<{ nodes: number; parallel: number; seconds: number; sequentialSeconds: number }>;
-    /** Of the 3-node stack at the configured parallelism. */
+    /**
+     * `seconds`: the first `pulumi up` on fresh hypervisors (the node images are built in it);
+     * `secondsWithNodeImages`: any later one, or another stack on the same pools (the images are there).
+     */
+    readonly makespan: Array<{ nodes: number; parallel: number; seconds: number; secondsWithNodeImages: number; sequentialSeconds: number }>;
+    /** Of the 3-node stack at the configured parallelism, with the node images in place. */
     readonly criticalPath: CriticalStep[];
+    /** The same on fresh hypervisors, where the node images are built first. */
+    readonly criticalPathFirstUp: CriticalStep[];
     /** The same stack before issue 20 (the chart waiting for a worker), same model, same parallelism. */
     readonly baseline: { readonly commit: string; readonly seconds: number; readonly criticalPath: CriticalStep[] };
     readonly targets: Target[];
@@ -59,40 +65,47 @@ export function upReport(stacks: ReadonlyMap<number, StackGraph>, runnerCpus?: n
         const g = stacks.get(nodes);
         if (!g) throw new Error(`no plan of ${nodes} nodes`);
         const sequentialSeconds = byHandSeconds(g.resources, g.nodes);
-        for (const p of [parallel.default, parallel.configured]) makespan.push({ nodes, parallel: p, seconds: schedule(g.resources, g.nodes, p).makespan, sequentialSeconds });
+        for (const p of [parallel.default, parallel.configured]) {
+            const seconds = schedule(g.resources, g.nodes, p).makespan;
+            makespan.push({ nodes, parallel: p, seconds, secondsWithNodeImages: schedule(g.resources, g.nodes, p, { nodeImagesPresent: true }).makespan, sequentialSeconds });
+        }
     }
     const three = stacks.get(3)!;
-    const now = schedule(three.resources, three.nodes, parallel.configured);
+    const now = schedule(three.resources, three.nodes, parallel.configured, { nodeImagesPresent: true });
+    const firstUp = schedule(three.resources, three.nodes, parallel.configured);
     const before = loadBaseline();
     const then = schedule(before.resources, before.nodes, parallel.configured);
-    const span = (n: number) => makespan.find((m) => m.nodes === n && m.parallel === parallel.configured)!.seconds;
+    const at = (n: number) => makespan.find((m) => m.nodes === n && m.parallel === parallel.configured)!;
+    const span = (n: number) => at(n).seconds;
     const fifty = stacks.get(50)!;
     const unneeded = unneededNodeWaits(fifty.resources, fifty.nodes);
     const targets: Target[] = [
         {
-            name: `makespan for 50 nodes within ${SCALE_TARGET}× of 3 nodes at the configured parallelism (${parallel.configured})`,
-            value: `${span(50)} s vs ${span(3)} s (×${(span(50) / span(3)).toFixed(3)})`,
-            ok: span(50) <= SCALE_TARGET * span(3),
+            name: `makespan for 50 nodes within ${SCALE_TARGET}× of 3 nodes at the configured parallelism (${parallel.configured}), on fresh hypervisors and with the node images in place`,
+            value: `${span(50)} s vs ${span(3)} s (×${(span(50) / span(3)).toFixed(3)}); ${at(50).secondsWithNodeImages} s vs ${at(3).secondsWithNodeImages} s (×${(at(50).secondsWithNodeImages / at(3).secondsWithNodeImages).toFixed(3)})`,
+            ok: span(50) <= SCALE_TARGET * span(3) && at(50).secondsWithNodeImages <= SCALE_TARGET * at(3).secondsWithNodeImages,
         },
         {
-            name: `the 3-node critical path within ${CRITICAL_PATH_TARGET}× of the same stack's before issue 20 (${before.commit.slice(0, 7)})`,
-            value: `${now.makespan} s vs ${then.makespan} s (×${(now.makespan / then.makespan).toFixed(3)})`,
+            name: `the 3-node critical path with the node images in place within ${CRITICAL_PATH_TARGET}× of the same stack's before issue 20 (${before.commit.slice(0, 7)}; the first up on fresh hypervisors, which builds them, is not held to it)`,
+            value: `${now.makespan} s vs ${then.makespan} s (×${(now.makespan / then.makespan).toFixed(3)}); first up ${firstUp.makespan} s (×${(firstUp.makespan / then.makespan).toFixed(3)})`,
             ok: now.makespan <= CRITICAL_PATH_TARGET * then.makespan,
         },
         { name: "no node's step waits on a node it does not need (50 nodes)", value: unneeded.length ? unneeded.slice(0, 3).join("; ") : "none", ok: unneeded.length === 0 },
     ];
-    return { parallel, makespan, criticalPath: now.criticalPath, baseline: { commit: before.commit, seconds: then.makespan, criticalPath: then.criticalPath }, targets };
+    return { parallel, makespan, criticalPath: now.criticalPath, criticalPathFirstUp: firstUp.criticalPath, baseline: { commit: before.commit, seconds: then.makespan, criticalPath: then.criticalPath }, targets };
 }
 
 /** The report as text. */
 export function formatUpReport(r: UpReport): string[] {
     const lines = [
         `Simulated pulumi up (bench/model.ts, durations and their sources in bench/durations.ts); parallelism: CLI default ${r.parallel.default} (4 × ${r.parallel.default / 4} CPUs), configured ${r.parallel.configured} (PULUMI_PARALLEL in release.yml):`,
-        "  nodes  parallel  makespan s  by hand, one after another s",
+        "  nodes  parallel  first up s  node images in place s  by hand, one after another s",
     ];
-    for (const m of r.makespan) lines.push(`  ${String(m.nodes).padStart(5)}  ${String(m.parallel).padStart(8)}  ${String(m.seconds).padStart(10)}  ${String(Math.round(m.sequentialSeconds)).padStart(28)}`);
+    for (const m of r.makespan) lines.push(`  ${String(m.nodes).padStart(5)}  ${String(m.parallel).padStart(8)}  ${String(m.seconds).padStart(10)}  ${String(m.secondsWithNodeImages).padStart(22)}  ${String(Math.round(m.sequentialSeconds)).padStart(28)}`);
     const path = (cp: CriticalStep[]) => cp.map((c) => `  ${String(c.seconds).padStart(6)} s  ${c.urn.split("::").pop()}`);
-    lines.push("", `Critical path of 3 nodes at parallelism ${r.parallel.configured}:`, ...path(r.criticalPath));
+    const total = (cp: CriticalStep[]) => Math.round(cp.reduce((a, c) => a + c.seconds, 0) * 10) / 10;
+    lines.push("", `Critical path of 3 nodes at parallelism ${r.parallel.configured}, node images in place (${total(r.criticalPath)} s):`, ...path(r.criticalPath));
+    lines.push("", `The same on fresh hypervisors, the node images built first (${total(r.criticalPathFirstUp)} s):`, ...path(r.criticalPathFirstUp));
     lines.push("", `The same before issue 20 (${r.baseline.commit.slice(0, 7)}, ${r.baseline.seconds} s):`, ...path(r.baseline.criticalPath));
     return lines;
 }

@@ -93,6 +93,39 @@ describe("bench: the pulumi up model", () => {
         close(byHandSeconds(chart, nodes), S("chartObject") + dl(SIZES.istioDeploymentImages.value) + S("deploymentReady"), "the chart by hand");
     });
 
+    it("a node image: built once per hypervisor (its base image inside), every VM there cloned from it after, their preparation only configures; with the image in place the build only finds it", () => {
+        const image = (hv: string) => res(`${hv}-node-image-build`, CMD, [], { inputs: { triggers: [{ image: "oslo-mesh-node-x", hypervisor: { name: hv } }] } });
+        const graph = [image("hv1"), kvm("w1"), kvm("w2"), vm("w1", "hv1", ["hv1-node-image-build"]), vm("w2", "hv1", ["hv1-node-image-build"]), res("w1-prepare", CMD, ["w1"]), res("w2-prepare", CMD, ["w2"])];
+        const build =
+            dl(SIZES.baseImage.value) + S("baseImageStore") + S("nodeImageBuild") + S("bootToSsh") + S("cloudInitDone") + dl(SIZES.aptPackages.value) + S("aptInstall") + dl(SIZES.kubeBinaries.value) + S("install") + dl(SIZES.kubeadmImages.value) + S("imageExtract") + S("builderPowerOff");
+        // The two clones take the pool lock in turn (no hashing: the image was built there).
+        const clone = S("nodeImageCheck") + S("diskCreate");
+        const prepare = S("bootToSsh") + S("cloudInitDone") + S("configureOnly");
+        close(schedule(graph, nodes).makespan, build + 2 * clone + S("domainDefineStart") + prepare, "first up");
+        close(schedule(graph, nodes, Infinity, { nodeImagesPresent: true }).makespan, S("nodeImagePresent") + 2 * clone + S("domainDefineStart") + prepare, "images in place");
+        // A person does it the cloud image's way.
+        assert.ok(byHandSeconds(graph, nodes) > 2 * (S("aptInstall") + S("install")), "by hand, each node installs everything");
+    });
+
+    it("kubeadm's images: pulled by a preparation whose script says PULL_IMAGES='true', and then not again by init", () => {
+        const cp: ModelNode[] = [{ name: "cp", role: "control-plane" }];
+        const pulls = [kvm("cp"), vm("cp", "hv1"), res("cp-prepare", CMD, ["cp"], { inputs: { create: "readonly PULL_IMAGES='true'\n" } }), res("s-init", CMD, ["cp-prepare"])];
+        const s = schedule(pulls, cp);
+        assert.match(s.criticalPath[1].source, /^node preparation: .*kubeadmImages 330 MB/);
+        assert.strictEqual(s.criticalPath[2].source, "kubeadm init: kubeadmInit 50 s (upstream)");
+        const old = schedule([...pulls.slice(0, 2), res("cp-prepare", CMD, ["cp"]), pulls[3]], cp);
+        assert.match(old.criticalPath[2].source, /^kubeadm init: kubeadmImages 330 MB/, "before: init pulled them");
+    });
+
+    it("finds a node that waits on another hypervisor's node image, and allows its own and the first control plane's", () => {
+        const image = (hv: string) => res(`${hv}-node-image-build`, CMD, [], { inputs: { triggers: [{ hypervisor: { name: hv } }] } });
+        const ok = [image("hv1"), image("hv2"), vm("cp", "hv1", ["hv1-node-image-build"]), res("cp-init", CMD, ["cp-vm"]), vm("w1", "hv2", ["hv2-node-image-build"]), res("w1-join", CMD, ["w1-vm", "cp-init"])];
+        assert.deepStrictEqual(unneededNodeWaits(ok, nodes), []);
+        const bad = [...ok.slice(0, 4), vm("w1", "hv2", ["hv2-node-image-build", "hv1-node-image-build"]), ok[5]];
+        // w1's join may wait on hv1's image through the first control plane's init, not through its own VM.
+        assert.deepStrictEqual(unneededNodeWaits(bad, nodes), ["w1-vm waits on hv1-node-image-build", "w1-join waits on hv1-node-image-build"]);
+    });
+
     it("refuses a graph that waits on itself in a cycle", () => {
         assert.throws(() => schedule([res("x-prepare", CMD, ["y-prepare"]), res("y-prepare", CMD, ["x-prepare"])], nodes), /cycle/);
     });

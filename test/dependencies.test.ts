@@ -2,6 +2,7 @@
 // order `pulumi up` creates things in and the order `pulumi destroy` deletes them in, as
 // Pulumi's engine schedules them (plan/graph.ts).
 import * as assert from "assert";
+import { unneededNodeWaits } from "../bench/model";
 import { creationWaves, deletionWaves, waitsFor } from "../plan/graph";
 import { HelmTemplateOptions } from "../plan/mocks";
 import { PlanResource, runPlan } from "../plan/run";
@@ -92,6 +93,36 @@ describe("the program's dependency graph (prod, under mocks)", function () {
         const provider = resources.find((x) => x.type === "pulumi:providers:kubernetes")!;
         for (const r of resources.filter((x) => x.type.startsWith("kubernetes:") && x.custom && x !== provider)) {
             assert.ok(destroy.get(r.urn)! < destroy.get(provider.urn)!, `${r.name} is deleted while its provider still exists`);
+        }
+    });
+
+    it("one node image per hypervisor; each VM is made from its own hypervisor's, once that exists, and waits for no other", () => {
+        const cfg = parsedConfig("prod", stackFileConfig("prod"));
+        const images = resources.filter((r) => r.type === "oslo-mesh:vps:NodeImage");
+        assert.deepStrictEqual(images.map((r) => r.name).sort(), cfg.vps.hypervisors.map((h) => `${h.name}-node-image`).sort());
+        const builds = resources.filter((r) => r.name.endsWith("-node-image-build"));
+        const volumeOf = (hv: string) => (builds.find((b) => b.name === `${hv}-node-image-build`)!.inputs.triggers as Array<{ image: string }>)[0].image;
+        assert.match(volumeOf("osl-hv-1"), /^oslo-mesh-node-[0-9a-f]{32}$/, "the image's name is known at preview");
+        for (const n of cfg.nodes) {
+            const vm = named(`${n.name}-vm`);
+            const hv = (vm.inputs.triggers as Array<{ hypervisor: { name: string } }>)[0].hypervisor.name;
+            const deps = closureNames(vm);
+            assert.deepStrictEqual([...deps].filter((d) => d.endsWith("-node-image-build")), [`${hv}-node-image-build`], `${n.name}-vm waits for ${hv}'s node image only`);
+            assert.ok(String(vm.inputs.create).includes(`readonly NODE_IMAGE='${volumeOf(hv)}'`), `${n.name}'s disk backs onto it`);
+            assert.ok(!JSON.stringify(vm.inputs.triggers).includes("oslo-mesh-node-"), "a new node image replaces no VM");
+        }
+        const nodes = cfg.nodes.map((n) => ({ name: n.name, role: n.role }));
+        assert.deepStrictEqual(unneededNodeWaits(resources, nodes), []);
+        // Destroy: the VMs (their disks back onto the image) go before the image is released.
+        for (const n of cfg.nodes) {
+            const hv = (named(`${n.name}-vm`).inputs.triggers as Array<{ hypervisor: { name: string } }>)[0].hypervisor.name;
+            assert.ok(destroy.get(named(`${n.name}-vm`).urn)! < destroy.get(named(`${hv}-node-image-build`).urn)!);
+        }
+    });
+
+    it("a control plane's preparation pulls kubeadm's images (on a clone of the node image it finds them); a worker's does not", () => {
+        for (const n of parsedConfig("prod", stackFileConfig("prod")).nodes) {
+            assert.ok(String(named(`${n.name}-prepare`).inputs.create).includes(`readonly PULL_IMAGES='${n.role === "control-plane"}'`), n.name);
         }
     });
 

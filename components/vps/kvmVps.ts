@@ -3,6 +3,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { bashCommand } from "../shared/script";
+import { NodeImage } from "./nodeImage";
 import { vmRecipe } from "./recipe";
 import { CloudInit, HypervisorConfig, NodeConfig, VmImage, renderCloudInit } from "./render";
 import { HYPERVISOR_SETTINGS, parseCreatedIp, renderCreateScript, renderDeleteScript } from "./scripts";
@@ -28,6 +29,11 @@ export interface KvmVpsArgs {
     readonly image: VmImage & { readonly kernelArgs: ReadonlyArray<string> };
     /** The admin account on the node and on the hypervisor. */
     readonly ssh: { readonly user: string; readonly publicKey: string; readonly privateKey?: pulumi.Output<string> };
+    /**
+     * The hypervisor's node image (libvirt driver): the VM's disk backs onto it and the VM is made
+     * once it exists. Not part of what replaces the VM: a new image serves new and replaced VMs.
+     */
+    readonly nodeImage?: NodeImage;
 }
 
 export class KvmVps extends pulumi.ComponentResource {
@@ -71,11 +77,11 @@ export class KvmVps extends pulumi.ComponentResource {
             const sudo = hypervisor.host !== undefined && hypervisor.user !== "root";
             const host = HYPERVISOR_SETTINGS;
             const script = { stack: args.stack, node, hypervisor, host };
-            const create = bashCommand(renderCreateScript({ ...script, image: args.image, cloudInit: this.cloudInit }), { sudo });
+            const create = bashCommand(renderCreateScript({ ...script, image: args.image, cloudInit: this.cloudInit, nodeImage: args.nodeImage?.volume }), { sudo });
             const del = bashCommand(renderDeleteScript(script), { sudo });
             // What the VM is made from: a change to it replaces the VM, the old one first (same name, same address).
             const triggers = [vmRecipe({ node, hypervisor, host, image: args.image, cloudInit: this.cloudInit })];
-            const childOpts: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
+            const childOpts: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true, dependsOn: args.nodeImage ? [args.nodeImage] : [] };
             const vm =
                 hypervisor.host === undefined
                     ? new command.local.Command(`${name}-vm`, { create, delete: del, triggers }, childOpts)
