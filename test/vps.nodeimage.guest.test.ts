@@ -22,8 +22,12 @@ describe("vps: the node image builder's seed and build script", () => {
     const recipe: NodeImageRecipe = { base: cfg.vps.image, kernelArgs: cfg.vps.image.kernelArgs, install: renderNodeImageInstall(cfg.kubernetes) };
     const volume = nodeImageVolume(recipe);
     const seed = renderBuilderCloudInit(recipe, volume);
-    const userData = jsyaml.load(seed.userData) as { write_files: Array<{ path: string; content: string; permissions: string }>; runcmd: string[][]; users?: unknown };
-    const file = (p: string) => userData.write_files.find((f) => f.path === p)!;
+    const userData = jsyaml.load(seed.userData) as { write_files: Array<{ path: string; content: string; permissions: string; encoding?: string }>; runcmd: string[][]; users?: unknown };
+    /** A file of the seed as cloud-init writes it (write_files decodes `encoding: b64`). */
+    const file = (p: string) => {
+        const f = userData.write_files.find((x) => x.path === p)!;
+        return { ...f, content: f.encoding === "b64" ? Buffer.from(f.content, "base64").toString("utf8") : f.content };
+    };
 
     it("the seed is a cloud-config cloud-init 22.4 accepts, with the install and build scripts, the unit, and no login for anyone", function () {
         requireOrSkip(this, run("sh", ["-c", "command -v cloud-init"]).status === 0 ? undefined : "cloud-init is not installed (apt-get install cloud-init)");

@@ -70,8 +70,9 @@ export function renderBuilderCloudInit(recipe: NodeImageRecipe, volume: string):
         bootcmd: boot.bootcmd,
         write_files: [
             ...boot.write_files,
-            { path: `${BUILD_DIR}/install.sh`, permissions: "0700", content: recipe.install },
-            { path: `${BUILD_DIR}/build.sh`, permissions: "0700", content: build },
+            // As base64: scripts full of quotes travel intact through YAML and the shell parameter that carries the seed.
+            { path: `${BUILD_DIR}/install.sh`, permissions: "0700", encoding: "b64", content: Buffer.from(recipe.install).toString("base64") },
+            { path: `${BUILD_DIR}/build.sh`, permissions: "0700", encoding: "b64", content: Buffer.from(build).toString("base64") },
             { path: `/etc/systemd/system/${BUILD_UNIT}`, permissions: "0644", content: unit },
         ],
         runcmd: [...boot.runcmd, ["systemctl", "daemon-reload"], ["systemctl", "start", "--no-block", BUILD_UNIT]],
