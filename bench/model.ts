@@ -371,6 +371,8 @@ function hypervisorOf(r: Pick<PlanResource, "inputs"> | undefined): string | und
     return (r?.inputs.triggers as Array<{ hypervisor?: { name?: string } }> | undefined)?.[0]?.hypervisor?.name;
 }
 
+const DAY2_ORDERED_STEP = /-(upgrade|drain|uncordon|etcd-snapshots|certificate-renewal)$/;
+
 /**
  * Steps of one node that wait, directly or not, on another node, or on another hypervisor's node
  * image, they have no need of. A node's steps may wait on its own hypervisor's node image, the
@@ -386,6 +388,10 @@ export function unneededNodeWaits(resources: ReadonlyArray<PlanResource>, nodes:
     for (const r of resources) {
         const mine = owner(r.name);
         if (!mine) continue;
+        // Day-2 upgrade steps follow kubeadm's order across nodes on purpose (control planes one at
+        // a time, then workers in bounded batches: components/kubernetes/day2/upgrade); nothing of
+        // the bootstrap waits on them.
+        if (DAY2_ORDERED_STEP.test(r.name)) continue;
         const allowed = new Set([mine, controlPlanes[0]]);
         const k = controlPlanes.indexOf(mine);
         for (const cp of controlPlanes.slice(0, Math.max(0, k))) allowed.add(cp);

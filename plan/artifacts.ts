@@ -25,6 +25,10 @@ const EMBEDDED: Record<string, (resource: string) => string> = {
     NETWORK_CONFIG: (r) => `cloud-init/${r}/network-config`,
     KUBEADM_CONFIG: (r) => `kubeadm/${r}.yaml`,
     ADMIT_CONFIG: (r) => `kubeadm/${r}.yaml`,
+    // Day 2: the jobs and the etcd restore runbook each control plane gets.
+    RESTORE_SCRIPT: (r) => `runbooks/${r}/etcd-restore.sh`,
+    SNAPSHOT_SCRIPT: (r) => `runbooks/${r}/etcd-snapshot.sh`,
+    RENEW_SCRIPT: (r) => `runbooks/${r}/renew-certificates.sh`,
 };
 
 /** The value of `readonly NAME='...'` in a rendered script (components/shared/script.ts quotes this way). */
@@ -54,10 +58,22 @@ export function collectArtifacts(plan: Plan, invokes: ReadonlyArray<RecordedInvo
     }
     for (const inv of invokes) {
         if (inv.token !== "kubernetes:helm:template") continue;
-        const opts = JSON.parse(String(inv.args.jsonOpts)) as { chart: string; release_name?: string; values?: unknown };
-        out.push({ file: `helm/${safe(opts.release_name ?? opts.chart)}.values.yaml`, content: jsyaml.dump(redact(opts.values ?? {}), { noRefs: true }) });
+        const opts = JSON.parse(String(inv.args.jsonOpts)) as { chart?: string; path?: string; release_name?: string; values?: unknown };
+        const release = safe(opts.release_name ?? opts.chart ?? "chart");
+        out.push({ file: `helm/${release}.values.yaml`, content: jsyaml.dump(redact(opts.values ?? {}), { noRefs: true }) });
+        // A local chart as Helm gets it, byte for byte (when it is on this machine).
+        if (opts.path && fs.existsSync(path.join(opts.path, "Chart.yaml"))) {
+            for (const file of listFiles(opts.path)) out.push({ file: `helm/${release}/chart/${file}`, content: fs.readFileSync(path.join(opts.path, file), "utf8") });
+        }
     }
     return out;
+}
+
+function listFiles(dir: string, rel = ""): string[] {
+    return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
+        const child = rel ? `${rel}/${e.name}` : e.name;
+        return e.isDirectory() ? listFiles(dir, child) : e.isFile() ? [child] : [];
+    });
 }
 
 export function writeArtifacts(dir: string, artifacts: ReadonlyArray<Artifact>): void {

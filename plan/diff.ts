@@ -2,6 +2,7 @@
 // changed one the fields that change. Secrets stay hidden: a changed secret shows only as
 // changed (the plans carry per-diff digests of them, see plan/run.ts).
 import { diffLines } from "diff";
+import { describeUpgrade, UpgradeSummary } from "../components/kubernetes/day2/upgrade/summary";
 import { Plan, PlanResource } from "./run";
 
 export interface FieldChange {
@@ -14,6 +15,8 @@ export interface PlanDiff {
     readonly added: PlanResource[];
     readonly removed: PlanResource[];
     readonly changed: Array<{ resource: PlanResource; fields: FieldChange[] }>;
+    /** A change of kubernetes.version, as the upgrade it is (components/kubernetes/day2/upgrade/summary.ts). */
+    readonly upgrade?: UpgradeSummary;
 }
 
 const SECRET = /^\[secret(?::([0-9a-f]+))?\]$/;
@@ -63,6 +66,7 @@ export function diffPlans(base: Plan, head: Plan): PlanDiff {
         added: [...h.values()].filter((r) => !b.has(r.urn)),
         removed: [...b.values()].filter((r) => !h.has(r.urn)),
         changed,
+        upgrade: describeUpgrade(base.resources, head.resources),
     };
 }
 
@@ -97,9 +101,14 @@ function showField(f: FieldChange): string[] {
 export function renderDiff(d: PlanDiff, title: string): string {
     const line = (mark: string, r: PlanResource) => `${mark} ${r.type}  ${r.name}`;
     const out = [title];
+    if (d.upgrade) out.push(...d.upgrade.lines, "");
     for (const r of d.added) out.push(line("+", r));
     for (const r of d.removed) out.push(line("-", r));
-    for (const c of d.changed) out.push(line("~", c.resource), ...c.fields.flatMap(showField));
+    for (const c of d.changed) {
+        // An upgrade step's script changes with the version: the summary above says what it does.
+        if (d.upgrade?.urns.has(c.resource.urn)) out.push(`${line("~", c.resource)}  (upgrade to ${d.upgrade.to}, see above)`);
+        else out.push(line("~", c.resource), ...c.fields.flatMap(showField));
+    }
     out.push(`${d.added.length} to add, ${d.changed.length} to change, ${d.removed.length} to remove`);
     return out.join("\n") + "\n";
 }

@@ -7,6 +7,8 @@ import { HelmRenderer, MockRecorder, RecordedResource, redact, settled, startMoc
 import { readStackFile } from "./stackFile";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
+/** The Istio chart at its git tag, where a checkout has ../shared beside it (components/istio/chart). */
+const TAGGED_ISTIO_CHART = path.resolve(PROJECT_DIR, "..", "shared", "reference", "istio-1.3.3", "istio");
 
 /** A resource as the plan shows it: as recorded, with secrets and unknowns redacted in its inputs. */
 export type PlanResource = RecordedResource;
@@ -41,12 +43,18 @@ export async function runPlan(opts: PlanOptions): Promise<PlanRun> {
         throw new Error(`no stack file ${configFile}; stacks here: ${stacks.join(", ")} (or give --config-file)`);
     }
     const config = readStackFile(configFile);
-    // Offline there is no chart to render: Helm charts appear with their values but without
-    // their objects, which Helm renders at `pulumi up`.
+    // Offline: the program takes the Istio chart from the cache (or, beside a checkout with
+    // ../shared, from the tagged chart there) and never from the network. Helm charts appear
+    // with their values and their chart, but without their objects, which Helm renders at
+    // `pulumi up` (the tests may render them with `opts.helm`).
+    process.env.OSLO_MESH_OFFLINE = "1";
+    if (!process.env.OSLO_MESH_ISTIO_TAGGED_CHART && fs.existsSync(path.join(TAGGED_ISTIO_CHART, "Chart.yaml"))) process.env.OSLO_MESH_ISTIO_TAGGED_CHART = TAGGED_ISTIO_CHART;
     const recorder = await startMockRuntime({ stack: opts.stack, preview: true, config, helm: opts.helm ?? (() => []) });
     // Imported only now, so that it registers against the mocks. A ConfigError surfaces here.
     const started = process.hrtime.bigint();
-    const program = require(path.join(PROJECT_DIR, "index")) as Record<string, unknown>;
+    // index.ts exports an async main (Pulumi awaits it and takes its result as the stack's outputs).
+    const loaded = require(path.join(PROJECT_DIR, "index")) as Record<string, unknown> | (() => Promise<Record<string, unknown>>);
+    const program = typeof loaded === "function" ? await loaded() : loaded;
     await settled();
     const evaluationMs = Number(process.hrtime.bigint() - started) / 1e6;
     const outputs: Record<string, unknown> = {};

@@ -1,5 +1,6 @@
 // Per-environment defaults. A Pulumi.<stack>.yaml holds only what differs from these.
 // Objects merge key by key; arrays and scalars replace the default whole.
+import { ISTIO_CHART_REPOSITORY } from "../components/istio/chart/release";
 import { Environment } from "./schema";
 
 /** Ubuntu 20.04 boots with cgroup v1 by default; the kernel argument keeps it so on newer kernels too. */
@@ -17,6 +18,65 @@ export const CGROUP_V1_KERNEL_ARGS = ["systemd.unified_cgroup_hierarchy=0"];
  * was written, and a checksum is never invented; the CNI step stops until the stack pins one.
  */
 export const CALICO_MANIFEST_URL = "https://github.com/projectcalico/calico/releases/download/v3.10.4/release-v3.10.4.tgz#release-v3.10.4/k8s-manifests/calico.yaml";
+
+/**
+ * Istio: the 1.3.3 chart's own defaults (values.yaml of the chart and its subcharts);
+ * test/istio.values.test.ts compares every value the program sets with them.
+ */
+export const ISTIO_DEFAULTS = {
+    version: "1.3.3",
+    mixer: {
+        env: { GOMAXPROCS: 6 },
+        policy: { enabled: false, replicaCount: 1, autoscaleEnabled: true, autoscaleMin: 1, autoscaleMax: 5, cpu: { targetAverageUtilization: 80 } },
+        policyChecks: false,
+        policyCheckFailOpen: false,
+        telemetry: {
+            enabled: true,
+            resources: { requests: { cpu: "1000m", memory: "1G" }, limits: { cpu: "4800m", memory: "4G" } },
+            reportBatchMaxEntries: 100,
+            reportBatchMaxTime: "1s",
+            loadshedding: { mode: "enforce", latencyThreshold: "100ms" },
+            replicaCount: 1,
+            autoscaleEnabled: true,
+            autoscaleMin: 1,
+            autoscaleMax: 5,
+            cpu: { targetAverageUtilization: 80 },
+        },
+        adapters: { prometheus: { metricsExpiryDuration: "10m" } },
+    },
+    traceSampling: 1.0,
+    tracing: { enabled: false },
+    accessLogFile: "",
+    proxy: {
+        resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "2000m", memory: "1024Mi" } },
+        init: { resources: { requests: { cpu: "10m", memory: "10Mi" }, limits: { cpu: "100m", memory: "50Mi" } } },
+        concurrency: 2,
+        logLevel: "",
+        accessLogEncoding: "TEXT",
+    },
+    ingressGateway: {
+        exposure: "NodePort",
+        httpNodePort: 31380,
+        httpsNodePort: 31390,
+        resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "2000m", memory: "1024Mi" } },
+        autoscaleMin: 1,
+        autoscaleMax: 5,
+        cpu: { targetAverageUtilization: 80 },
+    },
+    injectNamespaces: [],
+    chartRepository: ISTIO_CHART_REPOSITORY,
+    podDisruptionBudgets: true,
+    spreadOverNodes: false,
+    pilot: {
+        resources: { requests: { cpu: "500m", memory: "2048Mi" } },
+        env: { PILOT_PUSH_THROTTLE: 100 },
+        autoscaleMin: 1,
+        autoscaleMax: 5,
+        cpu: { targetAverageUtilization: 80 },
+    },
+    galley: { replicaCount: 1 },
+    sidecarInjector: { replicaCount: 1 },
+};
 
 const common = {
     region: "oslo",
@@ -42,36 +102,42 @@ const common = {
         // k8s.gcr.io is frozen and only redirects here; a mirror of registry.k8s.io can stand in.
         imageRepository: "registry.k8s.io",
         cni: { manifestUrl: CALICO_MANIFEST_URL },
+        // Day 2 (components/kubernetes/day2/): one worker at a time; a snapshot every 6 hours,
+        // a week of them; certificates checked daily, renewed with 30 days to go.
+        upgrade: { maxParallelWorkers: 1, drainTimeout: "10m" },
+        etcdSnapshots: { schedule: "*-*-* 00/6:00:00", keep: 28 },
+        certificates: { schedule: "daily", renewBeforeDays: 30 },
     },
-    istio: {
-        version: "1.3.3",
-        mixer: {
-            policy: { enabled: false },
-            policyChecks: false,
-            policyCheckFailOpen: false,
-            telemetry: {
-                enabled: true,
-                // The 1.3.3 chart's own figures (charts/mixer/values.yaml).
-                resources: { requests: { cpu: "1000m", memory: "1G" }, limits: { cpu: "4800m", memory: "4G" } },
-                reportBatchMaxEntries: 100,
-                reportBatchMaxTime: "1s",
-                loadshedding: { mode: "enforce", latencyThreshold: "100ms" },
-                autoscaleMin: 1,
-                autoscaleMax: 5,
-            },
-        },
-        traceSampling: 1.0,
-        tracing: { enabled: false },
-        accessLogFile: "",
-        proxy: {
-            resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "2000m", memory: "1024Mi" } },
-        },
-        ingressGateway: { exposure: "NodePort", httpNodePort: 31380, httpsNodePort: 31390 },
-        injectNamespaces: [],
-    },
+    istio: ISTIO_DEFAULTS,
+
     mesh: { mtls: { mode: "PERMISSIVE", exceptions: [] } },
     canaries: [],
     load: { services: [] },
+};
+
+/**
+ * dev runs on 2 GiB workers with tainted control planes: every control-plane pod must fit on one
+ * worker (components/istio/capacity.ts). The chart's pilot (500m/2048Mi plus its sidecar) and
+ * telemetry (1000m/1G) requests do not; a three-VM laptop cluster needs a fraction of them.
+ * One replica each, so no PodDisruptionBudget (minAvailable 1) may block a drain: budgets off.
+ */
+const DEV_ISTIO = {
+    podDisruptionBudgets: false,
+    pilot: { resources: { requests: { cpu: "200m", memory: "512Mi" } } },
+    mixer: { telemetry: { resources: { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "1000m", memory: "1G" } } } },
+};
+
+/**
+ * staging and prod: two replicas of everything the chart guards with a PodDisruptionBudget
+ * (minAvailable 1), preferably on different nodes, so `kubectl drain` can always evict one.
+ */
+const HIGHLY_AVAILABLE_ISTIO = {
+    spreadOverNodes: true,
+    pilot: { autoscaleMin: 2 },
+    galley: { replicaCount: 2 },
+    sidecarInjector: { replicaCount: 2 },
+    ingressGateway: { autoscaleMin: 2 },
+    mixer: { policy: { autoscaleMin: 2, replicaCount: 2 }, telemetry: { autoscaleMin: 2, replicaCount: 2 } },
 };
 
 const perEnvironment: Record<Environment, object> = {
@@ -86,11 +152,12 @@ const perEnvironment: Record<Environment, object> = {
             { name: "dev-worker-2", role: "worker", vcpus: 2, memoryMiB: 2048, diskGiB: 20 },
         ],
         kubernetes: { adminCidrs: ["192.168.122.0/24"] },
+        istio: DEV_ISTIO,
     },
-    staging: {},
+    staging: { istio: HIGHLY_AVAILABLE_ISTIO },
     prod: {
         mesh: { mtls: { mode: "STRICT" } },
-        istio: { mixer: { telemetry: { autoscaleMin: 2 } } },
+        istio: HIGHLY_AVAILABLE_ISTIO,
     },
 };
 

@@ -2,6 +2,8 @@
 // Structure and types live here (zod); rules that relate several keys live in
 // each component's validate.ts, so every rule sits next to the code that relies on it.
 import { z } from "zod";
+import { onCalendarProblem } from "../components/kubernetes/day2/schedule";
+import { durationProblem, goDurationProblem } from "../components/shared/duration";
 import {
     canonicalCidrV4,
     debianVersion,
@@ -21,20 +23,80 @@ import {
 /** What a VM may be given: q35's max_cpus in QEMU 2.8 to 8.0 (hw/i386/pc_q35.c), 1 TiB of memory, a 64 TiB disk. */
 export const NODE_LIMITS = { vcpus: 288, memoryMiB: 1024 * 1024, diskGiB: 64 * 1024 } as const;
 
-/** Durations as Istio and Go parse them (time.ParseDuration): 500ms, 2s, 1.5m, 1h. */
-export const duration = z
-    .string()
-    .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, "must be a duration such as 500ms, 2s or 1m");
+/** One of Istio's string matches (exact, prefix or regex). */
+const stringMatch = z.union([z.strictObject({ exact: z.string() }), z.strictObject({ prefix: z.string() }), z.strictObject({ regex: z.string() })]);
+
+/** Durations as Go parses them (time.ParseDuration, within an int64 of nanoseconds): 500ms, 2s, 1.5m, 1h. */
+export const duration = z.string().superRefine((text, ctx) => {
+    const problem = goDurationProblem(text);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** Durations that reach Istio 1.3 or Mixer: also at least 1ms, in whole milliseconds (Istio's ValidateDuration). */
+export const istioDuration = z.string().superRefine((text, ctx) => {
+    const problem = durationProblem(text);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 /** A Kubernetes resource quantity (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/). */
 export const quantity = z
     .string()
     .regex(/^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/, "must be a non-negative Kubernetes quantity such as 100m, 0.5, 128Mi or 2Gi");
 
-const resources = z.strictObject({
-    requests: z.strictObject({ cpu: quantity, memory: quantity }),
-    limits: z.strictObject({ cpu: quantity, memory: quantity }),
+const cpuAndMemory = z.strictObject({ cpu: quantity, memory: quantity });
+/** Requests and limits, both required (every sidecar gets limits). */
+const resources = z.strictObject({ requests: cpuAndMemory, limits: cpuAndMemory });
+/** Requests, and limits where the chart sets none by default. */
+const requestsAndOptionalLimits = z.strictObject({ requests: cpuAndMemory, limits: cpuAndMemory.optional() });
+
+/** A horizontal pod autoscaler of the chart: its bounds and CPU target (autoscaling beyond the minimum needs metrics-server). */
+const autoscaled = {
+    autoscaleMin: z.number().int().min(1),
+    autoscaleMax: z.number().int().min(1),
+    cpu: z.strictObject({ targetAverageUtilization: z.number().int().min(1).max(100) }),
+};
+/** Mixer's deployments can also run without an autoscaler, at replicaCount. */
+const mixerScaling = { ...autoscaled, autoscaleEnabled: z.boolean(), replicaCount: z.number().int().min(1) };
+
+/** A systemd OnCalendar expression (components/kubernetes/day2/schedule.ts says which forms). */
+const onCalendar = z.string().superRefine((v, ctx) => {
+    const problem = onCalendarProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
+
+/** Day-2 operations of the cluster (components/kubernetes/day2/). */
+const day2 = {
+    /** How a change of kubernetes.version upgrades the nodes. */
+    upgrade: z.strictObject({
+        /** Workers upgraded (drained) at the same time. */
+        maxParallelWorkers: z.number().int().min(1).max(50),
+        /** How long a worker's drain may take. */
+        drainTimeout: z.string().regex(/^\d+(s|m|h)$/, "must be a duration such as 300s, 10m or 1h"),
+    }),
+    /** etcd snapshots on every control plane. */
+    etcdSnapshots: z.strictObject({
+        schedule: onCalendar,
+        /** Snapshots kept on each control plane. */
+        keep: z.number().int().min(1).max(1000),
+        /** A host each snapshot is copied to over SSH, with the node's own key (output etcdBackupKeys). */
+        copyTo: z
+            .strictObject({
+                host: sshHost,
+                port: z.number().int().min(1).max(65535).default(22),
+                user: posixUser,
+                path: z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, "must be an absolute path of letters, digits and . _ / -"),
+                /** The backup host's public host key, e.g. `ssh-ed25519 AAAA...` (ssh-keyscan), pinned in known_hosts. */
+                hostKey: z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|ssh-rsa) [A-Za-z0-9+/]+={0,3}$/, "must be a public host key such as 'ssh-ed25519 AAAA...' (ssh-keyscan -t ed25519 HOST)"),
+            })
+            .optional(),
+    }),
+    /** Renewal of the kubeadm certificates on every control plane. */
+    certificates: z.strictObject({
+        schedule: onCalendar,
+        /** Renew when a certificate has fewer days left (kubeadm's last a year). */
+        renewBeforeDays: z.number().int().min(7).max(300),
+    }),
+};
 
 export const environments = ["dev", "staging", "prod"] as const;
 export type Environment = (typeof environments)[number];
@@ -134,11 +196,14 @@ export const sections = {
             /** The sha256 of what manifestUrl serves; without it the CNI step stops before applying anything. */
             manifestSha256: z.string().regex(/^[a-f0-9]{64}$/, "must be a sha256 in hex").optional(),
         }),
+        ...day2,
     }),
     istio: z.strictObject({
         version: z.string(),
         mixer: z.strictObject({
-            policy: z.strictObject({ enabled: z.boolean() }),
+            /** Mixer's Go scheduler threads (env GOMAXPROCS) in policy and telemetry. */
+            env: z.strictObject({ GOMAXPROCS: z.number().int().min(1).max(128) }),
+            policy: z.strictObject({ enabled: z.boolean(), resources: requestsAndOptionalLimits.optional(), ...mixerScaling }),
             /** Enforce Mixer policy checks (global.disablePolicyChecks: false). Needs mixer.policy.enabled. */
             policyChecks: z.boolean(),
             policyCheckFailOpen: z.boolean(),
@@ -146,29 +211,53 @@ export const sections = {
                 enabled: z.boolean(),
                 resources: resources,
                 reportBatchMaxEntries: z.number(),
-                reportBatchMaxTime: duration,
+                reportBatchMaxTime: istioDuration,
                 loadshedding: z.strictObject({
                     mode: z.enum(["disabled", "logonly", "enforce"]),
-                    latencyThreshold: duration,
+                    latencyThreshold: istioDuration,
                 }),
-                autoscaleMin: z.number().int(),
-                autoscaleMax: z.number().int(),
+                ...mixerScaling,
             }),
+            adapters: z.strictObject({ prometheus: z.strictObject({ metricsExpiryDuration: istioDuration }) }),
         }),
-        /** Percent of requests traced by pilot, 0 to 100. */
+        /** Percent of requests traced by pilot, 0 to 100, to 0.01. */
         traceSampling: z.number(),
         tracing: z.strictObject({ enabled: z.boolean() }),
         /** Envoy access log path, e.g. /dev/stdout; empty turns it off. */
         accessLogFile: z.string(),
-        proxy: z.strictObject({ resources: resources }),
+        proxy: z.strictObject({
+            resources: resources,
+            /** istio-init, the init container that sets up each pod's iptables redirection. */
+            init: z.strictObject({ resources: resources }),
+            /** Envoy worker threads; 0 lets the injector take the sidecar's CPU limit (else request), rounded up. */
+            concurrency: z.number().int().min(0),
+            /** Envoy's log level; empty is pilot-agent's default (warning). */
+            logLevel: z.enum(["", "trace", "debug", "info", "warning", "error", "critical", "off"]),
+            accessLogEncoding: z.enum(["TEXT", "JSON"]),
+        }),
         ingressGateway: z.strictObject({
-            /** NodePort, or ExternalIPs (the ingress Service answers on the nodes' public IPs). */
+            /** NodePort, or ExternalIPs (the ingress Service answers on the workers' static public IPs). */
             exposure: z.enum(["NodePort", "ExternalIPs"]),
             httpNodePort: z.number().int(),
             httpsNodePort: z.number().int(),
+            resources: resources,
+            ...autoscaled,
         }),
         /** Namespaces labelled istio-injection=enabled. */
         injectNamespaces: z.array(dnsLabel),
+        /** The chart repository the released istio-1.3.3.tgz is fetched from (a mirror for air-gapped sites). */
+        chartRepository: z.url(),
+        /** The chart's PodDisruptionBudgets (minAvailable 1) for pilot, gateways, galley, injector and Mixer. */
+        podDisruptionBudgets: z.boolean(),
+        /** Prefer to put replicas of a control-plane deployment on different nodes (podAntiAffinity, preferred). */
+        spreadOverNodes: z.boolean(),
+        pilot: z.strictObject({
+            resources: requestsAndOptionalLimits,
+            env: z.strictObject({ PILOT_PUSH_THROTTLE: z.number().int().min(1) }),
+            ...autoscaled,
+        }),
+        galley: z.strictObject({ replicaCount: z.number().int().min(1) }),
+        sidecarInjector: z.strictObject({ replicaCount: z.number().int().min(1) }),
     }),
     mesh: z.strictObject({
         mtls: z.strictObject({
@@ -184,10 +273,17 @@ export const sections = {
         /** Exposes one service through the ingress gateway; omit for none. */
         ingress: z
             .strictObject({
-                hosts: z.array(z.string().min(1)).min(1),
+                /** Fully qualified host names (or `*`, or `*.domain`), none covering another. */
+                hosts: z.array(z.string()).min(1),
                 namespace: dnsLabel,
                 service: dnsLabel,
                 port: z.number().int().min(1).max(65535),
+                /** Only requests whose path matches one of these reach the service; none: every path. */
+                uris: z.array(stringMatch).optional(),
+                /** The Gateway's name; defaults to `<service>-gateway`. */
+                gatewayName: dnsLabel.optional(),
+                /** The VirtualService's name; defaults to `<service>-ingress`. */
+                virtualServiceName: dnsLabel.optional(),
             })
             .optional(),
     }),
@@ -209,22 +305,16 @@ export const sections = {
             /** Requests whose headers match go to `subset` (testers reach the canary). */
             match: z
                 .strictObject({
-                    headers: z.record(
-                        z.string(),
-                        z.union([
-                            z.strictObject({ exact: z.string() }),
-                            z.strictObject({ prefix: z.string() }),
-                            z.strictObject({ regex: z.string() }),
-                        ]),
-                    ),
+                    headers: z.record(z.string(), stringMatch),
                     subset: z.string(),
                 })
                 .optional(),
-            timeout: duration.optional(),
+            timeout: istioDuration.optional(),
             retries: z
                 .strictObject({
-                    attempts: z.number().int().min(0),
-                    perTryTimeout: duration,
+                    /** At least 1: Istio 1.3 refuses a retry policy with 0 attempts. */
+                    attempts: z.number().int().min(1),
+                    perTryTimeout: istioDuration,
                     retryOn: z.string().optional(),
                 })
                 .optional(),

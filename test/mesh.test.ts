@@ -3,6 +3,7 @@
 import * as assert from "assert";
 import * as jsyaml from "js-yaml";
 import * as k8s from "@pulumi/kubernetes";
+import { hostsOverlap } from "../components/mesh/grammar";
 import { CanaryConfig, MtlsConfig, renderCanary, renderIngress, renderMeshMtls } from "../components/mesh/render";
 import { CanaryRoute, IngressRoute, MeshMtls } from "../components/mesh";
 import { IstioControlPlane } from "../components/istio";
@@ -149,8 +150,8 @@ spec:
   peers:
   - mtls:
       mode: PERMISSIVE`,
-    // samples/bookinfo/networking/bookinfo-gateway.yaml, the Gateway
-    gateway: `
+    // samples/bookinfo/networking/bookinfo-gateway.yaml, whole
+    bookinfoGateway: `
 apiVersion: networking.istio.io/v1alpha3
 kind: Gateway
 metadata:
@@ -164,12 +165,40 @@ spec:
       name: http
       protocol: HTTP
     hosts:
-    - "*"`,
+    - "*"
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata:
+  name: bookinfo
+spec:
+  hosts:
+  - "*"
+  gateways:
+  - bookinfo-gateway
+  http:
+  - match:
+    - uri:
+        exact: /productpage
+    - uri:
+        prefix: /static
+    - uri:
+        exact: /login
+    - uri:
+        exact: /logout
+    - uri:
+        prefix: /api/v1/products
+    route:
+    - destination:
+        host: productpage
+        port:
+          number: 9080`,
 };
 const sample = (key: keyof typeof SAMPLES) => jsyaml.loadAll(SAMPLES[key]) as Array<Record<string, any>>;
 const plain = (o: unknown) => JSON.parse(JSON.stringify(o));
 const inNamespace = (o: Record<string, any>, namespace: string) => ({ ...o, metadata: { ...o.metadata, namespace } });
 
+const mtls = (mode: MtlsConfig["mode"], exceptions: MtlsConfig["exceptions"] = []): MtlsConfig => ({ mode, exceptions });
 const reviews = (over: Partial<CanaryConfig>): CanaryConfig => ({
     service: "reviews",
     namespace: "bookinfo",
@@ -180,29 +209,29 @@ const reviews = (over: Partial<CanaryConfig>): CanaryConfig => ({
 
 describe("mesh: the objects equal what Istio 1.3.3 publishes for the same intent", () => {
     it("the bookinfo reviews route at 90/10", () => {
-        const { virtualService } = renderCanary(reviews({ subsets: reviews({}).subsets.slice(0, 2) }), "PERMISSIVE");
+        const { virtualService } = renderCanary(reviews({ subsets: reviews({}).subsets.slice(0, 2) }), mtls("PERMISSIVE"));
         assert.deepStrictEqual(plain(virtualService), inNamespace(sample("reviews9010")[0], "bookinfo"));
     });
 
     it("testers matched by header go to their subset, everyone else to the promoted one", () => {
-        const { virtualService } = renderCanary(reviews({ weights: { v3: 100 }, match: { headers: { "end-user": { exact: "jason" } }, subset: "v2" } }), "PERMISSIVE");
+        const { virtualService } = renderCanary(reviews({ weights: { v3: 100 }, match: { headers: { "end-user": { exact: "jason" } }, subset: "v2" } }), mtls("PERMISSIVE"));
         assert.deepStrictEqual(plain(virtualService), inNamespace(sample("reviewsJason")[0], "bookinfo"));
     });
 
     it("promotion to 100 and rollback to 0 leave one destination without a weight", () => {
-        const promoted = renderCanary(reviews({ weights: { v1: 0, v2: 0, v3: 100 } }), "PERMISSIVE").virtualService;
+        const promoted = renderCanary(reviews({ weights: { v1: 0, v2: 0, v3: 100 } }), mtls("PERMISSIVE")).virtualService;
         assert.deepStrictEqual(plain(promoted), inNamespace(sample("reviewsV3")[0], "bookinfo"));
-        const rolledBack = renderCanary(reviews({ weights: { v1: 100, v2: 0 } }), "PERMISSIVE").virtualService;
+        const rolledBack = renderCanary(reviews({ weights: { v1: 100, v2: 0 } }), mtls("PERMISSIVE")).virtualService;
         assert.deepStrictEqual(plain(rolledBack.spec.http), [{ route: [{ destination: { host: "reviews", subset: "v1" } }] }]);
     });
 
     it("the reviews DestinationRule: RANDOM subsets, and ISTIO_MUTUAL under STRICT mTLS", () => {
-        assert.deepStrictEqual(plain(renderCanary(reviews({ loadBalancer: "RANDOM" }), "PERMISSIVE").destinationRule), inNamespace(sample("reviewsRule")[0], "bookinfo"));
-        assert.deepStrictEqual(plain(renderCanary(reviews({}), "STRICT").destinationRule), inNamespace(sample("reviewsRuleMtls")[0], "bookinfo"));
+        assert.deepStrictEqual(plain(renderCanary(reviews({ loadBalancer: "RANDOM" }), mtls("PERMISSIVE")).destinationRule), inNamespace(sample("reviewsRule")[0], "bookinfo"));
+        assert.deepStrictEqual(plain(renderCanary(reviews({}), mtls("STRICT")).destinationRule), inNamespace(sample("reviewsRuleMtls")[0], "bookinfo"));
     });
 
     it("timeouts and bounded retries sit on every route of the service", () => {
-        const { virtualService } = renderCanary(reviews({ timeout: "10s", retries: { attempts: 3, perTryTimeout: "2s", retryOn: "5xx" }, match: { headers: { "end-user": { exact: "jason" } }, subset: "v2" } }), "STRICT");
+        const { virtualService } = renderCanary(reviews({ timeout: "10s", retries: { attempts: 3, perTryTimeout: "2s", retryOn: "5xx" }, match: { headers: { "end-user": { exact: "jason" } }, subset: "v2" } }), mtls("STRICT"));
         for (const route of virtualService.spec.http!) {
             assert.strictEqual(route.timeout, "10s");
             assert.deepStrictEqual(route.retries, { attempts: 3, perTryTimeout: "2s", retryOn: "5xx" });
@@ -210,7 +239,6 @@ describe("mesh: the objects equal what Istio 1.3.3 publishes for the same intent
     });
 
     it("mesh-wide mTLS as the 1.3 security chart renders it, STRICT and PERMISSIVE; DISABLE is no policy", () => {
-        const mtls = (mode: MtlsConfig["mode"]): MtlsConfig => ({ mode, exceptions: [] });
         assert.deepStrictEqual(plain(renderMeshMtls(mtls("STRICT"), "cluster.local")), sample("meshStrict"));
         assert.deepStrictEqual(plain(renderMeshMtls(mtls("PERMISSIVE"), "cluster.local")), sample("meshPermissive"));
         assert.deepStrictEqual(renderMeshMtls(mtls("DISABLE"), "cluster.local"), []);
@@ -229,9 +257,45 @@ describe("mesh: the objects equal what Istio 1.3.3 publishes for the same intent
 
     it("the ingress Gateway is bookinfo's, with the configured hosts", () => {
         const { gateway, virtualService } = renderIngress({ hosts: ["*"], namespace: "bookinfo", service: "productpage", port: 9080 });
-        const expected = inNamespace(sample("gateway")[0], "bookinfo");
+        const expected = inNamespace(sample("bookinfoGateway")[0], "bookinfo");
         assert.deepStrictEqual(plain(gateway), { ...expected, metadata: { ...expected.metadata, name: "productpage-gateway" } });
         assert.deepStrictEqual(plain(virtualService.spec), { hosts: ["*"], gateways: ["productpage-gateway"], http: [{ route: [{ destination: { host: "productpage", port: { number: 9080 } } }] }] });
+    });
+
+    it("bookinfo-gateway.yaml of the 1.3.3 samples, exactly, from a config with URI matches and explicit names", () => {
+        const c = stackFileConfig("staging");
+        (c["oslo-mesh:mesh"] as Record<string, unknown>).ingress = {
+            hosts: ["*"],
+            namespace: "bookinfo",
+            service: "productpage",
+            port: 9080,
+            uris: [{ exact: "/productpage" }, { prefix: "/static" }, { exact: "/login" }, { exact: "/logout" }, { prefix: "/api/v1/products" }],
+            gatewayName: "bookinfo-gateway",
+            virtualServiceName: "bookinfo",
+        };
+        const { gateway, virtualService } = renderIngress(parsedConfig("staging", c).mesh.ingress!);
+        assert.deepStrictEqual(plain([gateway, virtualService]), sample("bookinfoGateway").map((o) => inNamespace(o, "bookinfo")));
+    });
+
+    it("STRICT: the mesh-wide rule covers the cluster's own domain (Istio 1.3 names services <svc>.<ns>.svc.<domain>)", () => {
+        const host = (domain: string) => (renderMeshMtls(mtls("STRICT"), domain).find((o) => o.kind === "DestinationRule" && o.metadata.name === "default")!.spec as any).host;
+        assert.strictEqual(host("cluster.local"), "*.local", "as the security chart renders it");
+        assert.strictEqual(host("oslo.internal"), "*.oslo.internal");
+        // Pilot's hostname for a service, and Istio's wildcard matching (pkg/config/host/name.go).
+        assert.ok(hostsOverlap(host("oslo.internal"), "reviews.bookinfo.svc.oslo.internal"));
+        assert.ok(!hostsOverlap("*.local", "reviews.bookinfo.svc.oslo.internal"), "the chart's *.local leaves such a cluster in plaintext");
+    });
+
+    it("a canary on an excepted service or namespace carries the exception's DISABLE, in STRICT and PERMISSIVE", () => {
+        for (const mode of ["STRICT", "PERMISSIVE"] as const) {
+            for (const exception of [{ namespace: "bookinfo", service: "reviews" }, { namespace: "bookinfo" }]) {
+                const dr = renderCanary(reviews({}), mtls(mode, [exception])).destinationRule;
+                assert.deepStrictEqual(dr.spec.trafficPolicy?.tls, { mode: "DISABLE" }, `${mode} ${JSON.stringify(exception)}`);
+            }
+            // Another service's exception changes nothing.
+            const other = renderCanary(reviews({}), mtls(mode, [{ namespace: "bookinfo", service: "ratings" }])).destinationRule;
+            assert.deepStrictEqual(other.spec.trafficPolicy?.tls, mode === "STRICT" ? { mode: "ISTIO_MUTUAL" } : undefined);
+        }
     });
 
     it("a header match to a subset the rule does not define is refused", () => {
@@ -247,10 +311,10 @@ describe("mesh: components under mocks", () => {
     before(async () => {
         recorder = await startMockRuntime({ stack: "prod", preview: false, helm: () => [] });
         const provider = new k8s.Provider("test-provider", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
-        const istio = new IstioControlPlane("istio", { provider, istio: cfg.istio, mtlsMode: "STRICT", externalIps: [], clusterDomain: "cluster.local", kubernetesVersion: "1.15.12", workersReady: [] });
+        const istio = new IstioControlPlane("istio", { provider, istio: cfg.istio, mtlsMode: "STRICT", chart: { path: "/nonexistent/istio-chart", recordedPath: "/nonexistent/istio-chart" }, workerIps: [], clusterDomain: "cluster.local", kubernetesVersion: "1.15.12", workersReady: [] });
         const pre = { provider, crds: istio.crds, namespaces: istio.namespaces };
         new MeshMtls("mesh-mtls", { ...pre, mtls: { mode: "STRICT", exceptions: [{ namespace: "legacy" }] }, clusterDomain: "cluster.local" });
-        new CanaryRoute("canary-bookinfo-reviews", { ...pre, canary: cfg.canaries[0], mtlsMode: "STRICT" });
+        new CanaryRoute("canary-bookinfo-reviews", { ...pre, canary: cfg.canaries[0], mtls: mtls("STRICT") });
         new IngressRoute("ingress", { ...pre, ingress: cfg.mesh.ingress! });
         await settled();
     });

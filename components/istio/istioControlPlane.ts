@@ -5,7 +5,15 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../stacks/schema";
 import { crdName, ISTIO_CRDS, renderCrd } from "./crds";
-import { ISTIO_CHART_REPO, ISTIO_NAMESPACE, ISTIO_VERSION, renderIstioValues } from "./values";
+import { ISTIO_NAMESPACE, renderIstioValues } from "./values";
+
+/** The chart directory handed to Helm (components/istio/chart: the released chart, verified and corrected). */
+export interface IstioChartSource {
+    /** The directory with the chart's Chart.yaml. */
+    readonly path: string;
+    /** What the chart's `path` input records: the same on every machine (see recordedChartPath). */
+    readonly recordedPath: string;
+}
 
 export interface IstioControlPlaneArgs {
     /** The cluster's provider (from KubeadmCluster). */
@@ -14,8 +22,10 @@ export interface IstioControlPlaneArgs {
     readonly istio: StackConfig["istio"];
     /** The mesh-wide mTLS mode: STRICT turns on the probe rewrite. */
     readonly mtlsMode: StackConfig["mesh"]["mtls"]["mode"];
-    /** The nodes' public IPs, for the ExternalIPs exposure of the ingress gateway. */
-    readonly externalIps: pulumi.Input<pulumi.Input<string>[]>;
+    /** The chart to install (prepareIstioChart). */
+    readonly chart: IstioChartSource;
+    /** The workers' static public IPs, for the ExternalIPs exposure of the ingress gateway. */
+    readonly workerIps: ReadonlyArray<string>;
     /** The cluster's DNS domain. */
     readonly clusterDomain: string;
     /** The cluster's Kubernetes version, which the chart's templates are rendered for. */
@@ -71,7 +81,8 @@ export class IstioControlPlane extends pulumi.ComponentResource {
         }
         this.namespaces = namespaces;
 
-        const values = pulumi.output(args.externalIps).apply((ips) => renderIstioValues({ istio: args.istio, mtlsMode: args.mtlsMode, externalIps: ips, clusterDomain: args.clusterDomain }));
+        // Plain values, known at preview: Helm renders the chart in `pulumi preview` too.
+        const values = renderIstioValues({ istio: args.istio, mtlsMode: args.mtlsMode, workerIps: args.workerIps, clusterDomain: args.clusterDomain });
         // A chart's objects do not inherit the chart's dependsOn: each is told to wait for the
         // namespace and the established CRDs (the chart's Jobs and webhooks use them), and what
         // runs on the workers for the workers too. RBAC, config and services wait for no node.
@@ -82,19 +93,21 @@ export class IstioControlPlane extends pulumi.ComponentResource {
         };
         // A v3 Chart's resource name is its Helm release name, which the chart's templates put in
         // their labels: "istio", as the upstream install names it.
+        // The chart's own inputs record `recordedPath`, not this machine's cache directory, so
+        // that a preview elsewhere (CI, a colleague) shows no change; Helm reads `path`.
+        const recordStablePath: pulumi.ResourceTransformation = (a) =>
+            a.type === "kubernetes:helm.sh/v3:Chart" ? { props: { ...a.props, path: args.chart.recordedPath }, opts: a.opts } : undefined;
         this.chart = new k8s.helm.v3.Chart(
             "istio",
-                        {
-                chart: "istio",
-                version: ISTIO_VERSION,
-                fetchOpts: { repo: ISTIO_CHART_REPO },
+            {
+                path: args.chart.path,
                 namespace: ISTIO_NAMESPACE,
                 // Rendered client-side: tell Helm which cluster it renders for (.Capabilities.KubeVersion).
                 kubeVersion: `v${args.kubernetesVersion}`,
                 values,
                 transformations: [waitForPrerequisites],
             },
-            { parent: this, provider, dependsOn: onWorkers },
+            { parent: this, provider, dependsOn: onWorkers, transformations: [recordStablePath] },
         );
         this.registerOutputs({});
     }

@@ -31,6 +31,7 @@ import {
 } from "./render";
 import { kubernetesAdvisories } from "./advisories";
 import { splitEndpoint } from "./validate";
+import { ClusterDay2 } from "./day2";
 
 export interface KubeadmClusterArgs {
     /** The nodes as the vps component made them; the first control plane runs kubeadm init. */
@@ -58,6 +59,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
      * these, so that it has a node to run on and `pulumi destroy` removes it before any drain.
      */
     readonly workersReady: ReadonlyArray<pulumi.Resource>;
+    /** Upgrades, etcd snapshots and certificate renewal (components/kubernetes/day2/). */
+    readonly day2: ClusterDay2;
 
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oslo-mesh:kubernetes:KubeadmCluster", name, {}, opts);
@@ -131,6 +134,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         // plane's etcd member while its Node still exists), and `admit` deletes the Node and
         // checks etcd's member list.
         const admitConfig = shape.apply(renderAdmitConfig);
+        const inCluster = new Map<KvmVps, pulumi.Resource>([[first, init]]);
         const onFirst = (script: pulumi.Input<string>) => pulumi.output(script).apply((sc) => bashCommand(sc, { sudo: sudo(first) }));
         const join = (node: KvmVps, controlPlane: boolean, after: pulumi.Resource[]) => {
             const identity = node.privateIp.apply((ip): NodeIdentity => ({ name: node.nodeName, ip }));
@@ -147,6 +151,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             );
             // Ready needs the pod network.
             const registered = converge(`${node.nodeName}-registered`, first, lifecycle("wait"), { delete: onFirst(lifecycle("drain")) }, [joined, cni]);
+            inCluster.set(node, registered);
             return { joined, registered };
         };
         // Control planes one at a time: concurrent control-plane joins fail on 1.15.0. The next one
@@ -155,6 +160,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         let previous: pulumi.Resource[] = [];
         for (const cp of controlPlanes.slice(1)) previous = [join(cp, true, previous).joined];
         this.workersReady = workers.map((w) => join(w, false, []).registered);
+        this.day2 = new ClusterDay2(`${name}-day2`, { kubernetes: k, controlPlanes, workers, inCluster }, { parent: this });
 
         // 4. The kubeconfig and the provider as soon as the API server answers (init checks it), so
         // that CRDs and namespaces go in while the nodes join. What needs a Ready worker (the Istio
@@ -162,6 +168,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         // Its output never reaches a log.
         const kubeconfigCmd = converge(`${name}-kubeconfig`, first, renderKubeconfigScript(), { logging: "none" }, [init], { additionalSecretOutputs: ["stdout"] });
         this.kubeconfig = pulumi.secret(kubeconfigCmd.stdout);
+        this.day2.watchKubeconfig(kubeconfigCmd, k.certificates.renewBeforeDays);
         this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: this.kubeconfig, enableServerSideApply: false }, { parent: this });
         this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig });
     }

@@ -9,6 +9,7 @@
 set -euo pipefail
 
 phase() { echo "[prepare ${NODE_NAME}] $*"; }
+# oslo-mesh:include verified-download.sh
 # Writes a file only when its content differs; says whether it changed (exit 0) or not (1).
 write_file() { # path mode content
   local path="${ROOT}$1"
@@ -83,22 +84,18 @@ stamp_dir="${ROOT}/var/lib/oslo-mesh/artifacts"
 to_install=()
 for i in "${!ARTIFACT_NAMES[@]}"; do
   name="${ARTIFACT_NAMES[$i]}"
-  url="${ARTIFACT_URLS[$i]}"
-  if [ -f "${stamp_dir}/${name}" ] && [ "$(cat "${stamp_dir}/${name}")" = "${url}" ]; then continue; fi
-  curl -fsSL --retry 3 -o "${work}/${name}" "${url}"
-  expected="${ARTIFACT_SUMS[$i]}"
-  if [ -z "${expected}" ]; then
-    if ! curl -fsSL --retry 3 -o "${work}/${name}.sum" "${ARTIFACT_SUM_URLS[$i]}"; then
-      echo "no published checksum at ${ARTIFACT_SUM_URLS[$i]}; pin it in the stack config (e.g. kubernetes.crictlSha256); nothing was installed" >&2
-      exit 1
-    fi
-    expected=$(awk '{ print $1; exit }' "${work}/${name}.sum")
-  fi
-  actual=$("${ARTIFACT_SUM_TOOLS[$i]}" "${work}/${name}" | awk '{ print $1 }')
-  if [ -z "${expected}" ] || [ "${expected}" != "${actual}" ]; then
-    echo "checksum mismatch for ${url}: expected ${expected:-nothing}, got ${actual}; nothing was installed" >&2
-    exit 1
-  fi
+  if [ -f "${stamp_dir}/${name}" ] && [ "$(cat "${stamp_dir}/${name}")" = "${ARTIFACT_URLS[$i]}" ]; then continue; fi
+  # A node already in the cluster changes its Kubernetes version only in the upgrade step
+  # (day2/upgrade), in kubeadm's order, never here behind kubeadm's back.
+  case "${name}" in
+    kubeadm | kubelet | kubectl)
+      if [ -f "${stamp_dir}/${name}" ] && [ -f "${ROOT}/etc/kubernetes/kubelet.conf" ]; then
+        phase "${name}: left as installed; this node's upgrade step changes its version"
+        continue
+      fi
+      ;;
+  esac
+  fetch_verified "${i}" "${work}"
   to_install+=("${i}")
 done
 

@@ -265,7 +265,9 @@ export function renderNodeImageInstall(k: KubernetesConfig, env: ScriptEnv = {})
 /** The config `kubeadm token create` and `upload-certs` read when admitting a node. */
 export function renderAdmitConfig(shape: ClusterShape): string {
     const init: Record<string, unknown> = {
-        apiVersion: kubeadmApiVersion(shape.k.version),
+        // v1beta1 unless the certificate key needs v1beta2: kubeadm 1.13 to 1.15 all read
+        // v1beta1, so an upgrade 1.14 → 1.15 does not hand the old kubeadm a v1beta2 file.
+        apiVersion: shape.ha ? kubeadmApiVersion(shape.k.version) : "kubeadm.k8s.io/v1beta1",
         kind: "InitConfiguration",
         bootstrapTokens: [{ token: TOKEN_PLACEHOLDER, ttl: "2h0m0s", description: "oslo-mesh node bootstrap", groups: ["system:bootstrappers:kubeadm:default-node-token"], usages: ["signing", "authentication"] }],
     };

@@ -7,14 +7,14 @@ import { CanaryConfig, MtlsConfig, renderCanary } from "./render";
 export interface CanaryRouteArgs extends MeshPrerequisites {
     /** One entry of `oslo-mesh:canaries`. */
     readonly canary: CanaryConfig;
-    /** The mesh-wide mTLS mode: under STRICT the route's DestinationRule keeps ISTIO_MUTUAL. */
-    readonly mtlsMode: MtlsConfig["mode"];
+    /** `oslo-mesh:mesh.mtls`: the route's DestinationRule carries the TLS mode that applies to the service. */
+    readonly mtls: MtlsConfig;
 }
 
 export class CanaryRoute extends pulumi.ComponentResource {
     constructor(name: string, args: CanaryRouteArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oslo-mesh:mesh:CanaryRoute", name, {}, opts);
-        const { destinationRule, virtualService } = renderCanary(args.canary, args.mtlsMode);
+        const { destinationRule, virtualService } = renderCanary(args.canary, args.mtls);
         declare(`${name}-destinationrule`, destinationRule, this, args);
         declare(`${name}-virtualservice`, virtualService, this, args);
         this.registerOutputs({ weights: args.canary.weights });

@@ -3,6 +3,7 @@
 // the DestinationRules that make clients use mTLS appear.
 import * as pulumi from "@pulumi/pulumi";
 import { declare, MeshPrerequisites } from "./declare";
+import { mtlsChildName } from "./names";
 import { MtlsConfig, renderMeshMtls } from "./render";
 
 export interface MeshMtlsArgs extends MeshPrerequisites {
@@ -15,10 +16,7 @@ export interface MeshMtlsArgs extends MeshPrerequisites {
 export class MeshMtls extends pulumi.ComponentResource {
     constructor(name: string, args: MeshMtlsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("oslo-mesh:mesh:MeshMtls", name, {}, opts);
-        for (const obj of renderMeshMtls(args.mtls, args.clusterDomain)) {
-            const where = obj.metadata.namespace ?? "cluster";
-            declare(`${name}-${obj.kind.toLowerCase()}-${where}-${obj.metadata.name}`, obj, this, args);
-        }
+        for (const obj of renderMeshMtls(args.mtls, args.clusterDomain)) declare(mtlsChildName(obj, name), obj, this, args);
         this.registerOutputs({ mode: args.mtls.mode });
     }
 }

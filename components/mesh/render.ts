@@ -19,6 +19,38 @@ export interface MeshObject<S = unknown> {
 /** Istio's root namespace: DestinationRules there apply to every namespace. */
 export const ROOT_NAMESPACE = "istio-system";
 
+/** A rendered object and the config entry it comes from (for messages about derived names). */
+export interface Derived<S = unknown> {
+    readonly path: ReadonlyArray<string | number>;
+    readonly object: MeshObject<S>;
+}
+
+/**
+ * The host of the mesh-wide ISTIO_MUTUAL rule. Pilot names every service
+ * `<svc>.<ns>.svc.<domain>` (ServiceHostname, pilot/pkg/serviceregistry/kube/conversion.go at
+ * 1.3.3, with `--domain` = kubernetes.clusterDomain) and a wildcard host matches by suffix
+ * (pkg/config/host/name.go): the security chart's `*.local` covers `cluster.local` only.
+ */
+export function meshWideHost(clusterDomain: string): string {
+    return clusterDomain === "local" || clusterDomain.endsWith(".local") ? "*.local" : `*.${clusterDomain}`;
+}
+
+/** Whether an mTLS exception covers this service (the service itself, or its whole namespace). */
+export function isExcepted(mtls: MtlsConfig, namespace: string, service: string): boolean {
+    return mtls.exceptions.some((e) => e.namespace === namespace && (e.service === undefined || e.service === service));
+}
+
+/**
+ * The TLS mode a service's own DestinationRule must carry. Istio 1.3 takes the rule in the
+ * service's namespace before the root namespace's, so a canary's rule replaces both the
+ * mesh-wide ISTIO_MUTUAL and an exception's DISABLE: it carries whichever applies.
+ */
+export function canaryTlsMode(c: Pick<CanaryConfig, "namespace" | "service">, mtls: MtlsConfig): "ISTIO_MUTUAL" | "DISABLE" | undefined {
+    if (mtls.mode === "DISABLE") return undefined;
+    if (isExcepted(mtls, c.namespace, c.service)) return "DISABLE";
+    return mtls.mode === "STRICT" ? "ISTIO_MUTUAL" : undefined;
+}
+
 const networking = <S>(kind: string, metadata: ObjectMeta, spec: S): MeshObject<S> => ({ apiVersion: NETWORKING_API_VERSION, kind, metadata, spec });
 const authentication = (kind: string, metadata: ObjectMeta, spec: PolicySpec): MeshObject<PolicySpec> => ({ apiVersion: AUTHENTICATION_API_VERSION, kind, metadata, spec });
 const tlsRule = (name: string, host: string, mode: "ISTIO_MUTUAL" | "DISABLE") =>
@@ -26,41 +58,49 @@ const tlsRule = (name: string, host: string, mode: "ISTIO_MUTUAL" | "DISABLE") =
 
 /**
  * Mesh-wide mTLS as Istio 1.3's security chart renders it: STRICT is the MeshPolicy `default`
- * plus ISTIO_MUTUAL towards `*.local` and plain TLS-off towards the API server; PERMISSIVE is
- * the MeshPolicy alone; DISABLE is no policy at all. Each exception is a Policy without peers
- * (plaintext accepted) and a DestinationRule that turns client-side mTLS off towards it.
+ * plus ISTIO_MUTUAL towards every mesh host (meshWideHost) and plain TLS-off towards the API
+ * server; PERMISSIVE is the MeshPolicy alone; DISABLE is no policy at all. Each exception is a
+ * Policy without peers (plaintext accepted) and a DestinationRule that turns client-side mTLS
+ * off towards it.
  */
-export function renderMeshMtls(mtls: MtlsConfig, clusterDomain: string): MeshObject[] {
+export function renderMtlsEntries(mtls: MtlsConfig, clusterDomain: string): Derived[] {
     if (mtls.mode === "DISABLE") return [];
-    const objects: MeshObject[] = [
-        authentication("MeshPolicy", { name: "default" }, { peers: [{ mtls: mtls.mode === "STRICT" ? {} : { mode: "PERMISSIVE" } }] }),
-    ];
+    const mode = ["mesh", "mtls", "mode"];
+    const out: Derived[] = [{ path: mode, object: authentication("MeshPolicy", { name: "default" }, { peers: [{ mtls: mtls.mode === "STRICT" ? {} : { mode: "PERMISSIVE" } }] }) }];
     if (mtls.mode === "STRICT") {
-        objects.push(tlsRule("default", "*.local", "ISTIO_MUTUAL"), tlsRule("api-server", `kubernetes.default.svc.${clusterDomain}`, "DISABLE"));
+        out.push({ path: mode, object: tlsRule("default", meshWideHost(clusterDomain), "ISTIO_MUTUAL") });
+        out.push({ path: mode, object: tlsRule("api-server", `kubernetes.default.svc.${clusterDomain}`, "DISABLE") });
     }
-    for (const e of mtls.exceptions) {
+    mtls.exceptions.forEach((e, i) => {
+        const path = ["mesh", "mtls", "exceptions", i];
         if (e.service === undefined) {
             // A namespace-wide policy must be named `default`.
-            objects.push(authentication("Policy", { name: "default", namespace: e.namespace }, {}));
-            objects.push(tlsRule(`mtls-exception-${e.namespace}`, `*.${e.namespace}.svc.${clusterDomain}`, "DISABLE"));
+            out.push({ path, object: authentication("Policy", { name: "default", namespace: e.namespace }, {}) });
+            out.push({ path, object: tlsRule(`mtls-exception-${e.namespace}`, `*.${e.namespace}.svc.${clusterDomain}`, "DISABLE") });
         } else {
-            objects.push(authentication("Policy", { name: `mtls-exception-${e.service}`, namespace: e.namespace }, { targets: [{ name: e.service }] }));
-            objects.push(tlsRule(`mtls-exception-${e.namespace}-${e.service}`, `${e.service}.${e.namespace}.svc.${clusterDomain}`, "DISABLE"));
+            out.push({ path, object: authentication("Policy", { name: `mtls-exception-${e.service}`, namespace: e.namespace }, { targets: [{ name: e.service }] }) });
+            out.push({ path, object: tlsRule(`mtls-exception-${e.namespace}-${e.service}`, `${e.service}.${e.namespace}.svc.${clusterDomain}`, "DISABLE") });
         }
-    }
-    return objects;
+    });
+    return out;
+}
+
+export function renderMeshMtls(mtls: MtlsConfig, clusterDomain: string): MeshObject[] {
+    return renderMtlsEntries(mtls, clusterDomain).map((d) => d.object);
 }
 
 /**
  * A canary: the DestinationRule with the subsets, and the VirtualService that splits traffic by
  * weight (testers matched by header go to their subset first). Subsets at weight 0 get no
  * traffic and no entry; a lone subset at 100 needs no weight, as in the bookinfo samples.
- * Under STRICT mTLS the rule keeps ISTIO_MUTUAL: a host's own rule replaces the mesh default.
+ * The rule carries the TLS mode that applies to the service (canaryTlsMode): a host's own rule
+ * replaces the mesh default and the exceptions.
  */
-export function renderCanary(c: CanaryConfig, mtlsMode: MtlsConfig["mode"]): { destinationRule: MeshObject<DestinationRuleSpec>; virtualService: MeshObject<VirtualServiceSpec> } {
+export function renderCanary(c: CanaryConfig, mtls: MtlsConfig): { destinationRule: MeshObject<DestinationRuleSpec>; virtualService: MeshObject<VirtualServiceSpec> } {
+    const tls = canaryTlsMode(c, mtls);
     const trafficPolicy = {
         ...(c.loadBalancer ? { loadBalancer: { simple: c.loadBalancer } } : {}),
-        ...(mtlsMode === "STRICT" ? { tls: { mode: "ISTIO_MUTUAL" as const } } : {}),
+        ...(tls ? { tls: { mode: tls } } : {}),
     };
     const destinationRule = networking<DestinationRuleSpec>(
         "DestinationRule",
@@ -88,9 +128,13 @@ export function renderCanary(c: CanaryConfig, mtlsMode: MtlsConfig["mode"]): { d
     return { destinationRule, virtualService };
 }
 
-/** The ingress: a Gateway on Istio's ingress gateway and the VirtualService that sends its hosts to the service. */
+/**
+ * The ingress: a Gateway on Istio's ingress gateway and the VirtualService that sends its
+ * hosts (only the configured paths, when `uris` is given) to the service.
+ */
 export function renderIngress(ing: IngressConfig): { gateway: MeshObject<GatewaySpec>; virtualService: MeshObject<VirtualServiceSpec> } {
-    const gatewayName = `${ing.service}-gateway`;
+    const gatewayName = ing.gatewayName ?? `${ing.service}-gateway`;
+    const match = ing.uris?.length ? { match: ing.uris.map((uri) => ({ uri: { ...uri } })) } : {};
     return {
         gateway: networking<GatewaySpec>(
             "Gateway",
@@ -99,8 +143,8 @@ export function renderIngress(ing: IngressConfig): { gateway: MeshObject<Gateway
         ),
         virtualService: networking<VirtualServiceSpec>(
             "VirtualService",
-            { name: `${ing.service}-ingress`, namespace: ing.namespace },
-            { hosts: [...ing.hosts], gateways: [gatewayName], http: [{ route: [{ destination: { host: ing.service, port: { number: ing.port } } }] }] },
+            { name: ing.virtualServiceName ?? `${ing.service}-ingress`, namespace: ing.namespace },
+            { hosts: [...ing.hosts], gateways: [gatewayName], http: [{ ...match, route: [{ destination: { host: ing.service, port: { number: ing.port } } }] }] },
         ),
     };
 }

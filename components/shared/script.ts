@@ -27,7 +27,8 @@ function unsafeValue(v: string): string | undefined {
     return undefined;
 }
 
-const INCLUDE = /^# oslo-mesh:include ([\w.-]+)$/gm;
+// A fragment beside the script, or relative to it (e.g. ../verified-download.sh).
+const INCLUDE = /^# oslo-mesh:include ((?:\.\.\/)*[\w.-]+)$/gm;
 
 /**
  * The script at `file` with `readonly NAME=value` lines for every parameter, and every

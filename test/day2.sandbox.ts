@@ -1,0 +1,142 @@
+// Helpers for the day-2 script tests: a sandbox root with fake system commands on PATH
+// (test/fixtures/day2bin, each following the real command's output at the version used),
+// real certificates made by openssl, and free loopback ports for a real etcd.
+import { spawn, spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+
+export const DAY2_FAKEBIN = path.join(__dirname, "fixtures", "day2bin");
+export const DAY2_FIXTURES = path.join(__dirname, "fixtures", "day2");
+
+export interface RunResult {
+    readonly status: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+export interface Day2Sandbox {
+    readonly dir: string;
+    readonly root: string;
+    /** Every call of a fake command, in order. */
+    calls(): string[];
+    clearCalls(): void;
+    /** Runs a script with bash, the fakes first on PATH. */
+    run(script: string, args?: string[], env?: Record<string, string>, stdin?: string): RunResult;
+    /** The same, without blocking the event loop (for tests that watch something meanwhile). */
+    runAsync(script: string, args?: string[], env?: Record<string, string>): Promise<RunResult>;
+    file(rel: string): string;
+    write(rel: string, content: string | Buffer, mode?: number): void;
+    remove(): void;
+}
+
+export function day2Sandbox(prefix: string): Day2Sandbox {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `oslo-mesh-${prefix}-`));
+    const root = path.join(dir, "root");
+    fs.mkdirSync(root);
+    const log = path.join(dir, "calls.log");
+    fs.writeFileSync(log, "");
+    const envFor = (env: Record<string, string>) => ({ PATH: `${DAY2_FAKEBIN}:${process.env.PATH}`, SANDBOX: dir, HOME: dir, ...env });
+    const scriptFile = (script: string) => {
+        const f = path.join(dir, `script-${crypto.randomUUID()}.sh`);
+        fs.writeFileSync(f, script);
+        return f;
+    };
+    return {
+        dir,
+        root,
+        calls: () => fs.readFileSync(log, "utf8").split("\n").filter(Boolean),
+        clearCalls: () => fs.writeFileSync(log, ""),
+        run(script, args = [], env = {}, stdin = "") {
+            const r = spawnSync("bash", [scriptFile(script), ...args], { input: stdin, encoding: "utf8", env: envFor(env), timeout: 300_000 });
+            return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+        },
+        runAsync(script, args = [], env = {}) {
+            return new Promise((resolve) => {
+                const child = spawn("bash", [scriptFile(script), ...args], { env: envFor(env) });
+                let stdout = "";
+                let stderr = "";
+                child.stdout.on("data", (d) => (stdout += d));
+                child.stderr.on("data", (d) => (stderr += d));
+                child.on("close", (status) => resolve({ status, stdout, stderr }));
+            });
+        },
+        file: (rel) => path.join(root, rel),
+        write(rel, content, mode = 0o644) {
+            const f = path.join(root, rel);
+            fs.mkdirSync(path.dirname(f), { recursive: true });
+            fs.writeFileSync(f, content, { mode });
+        },
+        remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
+}
+
+/** True when every tool is on PATH. In CI (`CI=true`) a missing tool is a failure, not a skip. */
+export function haveTools(ctx: Mocha.Context, tools: string[]): boolean {
+    const missing = tools.filter((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0);
+    if (missing.length === 0) return true;
+    if (process.env.CI === "true") throw new Error(`CI needs ${missing.join(", ")} (.ci/run installs them)`);
+    ctx.skip();
+    return false;
+}
+
+/** Test keys are P-256 (kubeadm makes RSA 2048): the same for the scripts, and quick to make on a busy machine. */
+const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+
+export function openssl(args: string[], cwd?: string): string {
+    const r = spawnSync("openssl", args, { encoding: "utf8", cwd });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+}
+
+/** A CA (certificate and key) at `dir/name.{crt,key}`, valid ten years as kubeadm makes them. */
+export function makeCa(dir: string, name: string, cn: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+    openssl(["req", "-x509", ...EC_KEY, "-nodes", "-subj", `/CN=${cn}`, "-days", "3650", "-keyout", path.join(dir, `${name}.key`), "-out", path.join(dir, `${name}.crt`)]);
+}
+
+/** A certificate signed by `ca` (paths without extension) that expires `days` (≥ 1) days from now, with the key usages and SANs given. */
+export function makeCert(opts: { ca: string; out: string; cn: string; org?: string; days: number; usage: "server" | "client" | "both"; ips?: string[]; dns?: string[] }): void {
+    fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+    const ext = path.join(os.tmpdir(), `oslo-mesh-ext-${crypto.randomUUID()}.cnf`);
+    const sans = [...(opts.ips ?? []).map((i) => `IP:${i}`), ...(opts.dns ?? []).map((d) => `DNS:${d}`)];
+    const eku = { server: "serverAuth", client: "clientAuth", both: "serverAuth,clientAuth" }[opts.usage];
+    fs.writeFileSync(ext, [`keyUsage=critical,digitalSignature,keyEncipherment`, `extendedKeyUsage=${eku}`, ...(sans.length ? [`subjectAltName=${sans.join(",")}`] : [])].join("\n") + "\n");
+    const subj = `${opts.org ? `/O=${opts.org}` : ""}/CN=${opts.cn}`;
+    try {
+        openssl(["req", "-new", ...EC_KEY, "-nodes", "-subj", subj, "-keyout", `${opts.out}.key`, "-out", `${opts.out}.csr`]);
+        openssl(["x509", "-req", "-in", `${opts.out}.csr`, "-CA", `${opts.ca}.crt`, "-CAkey", `${opts.ca}.key`, "-CAcreateserial", "-extfile", ext, "-days", String(opts.days), "-out", `${opts.out}.crt`]);
+        fs.rmSync(`${opts.out}.csr`);
+    } finally {
+        fs.rmSync(ext, { force: true });
+    }
+}
+
+/** Seconds from now until the certificate at `file` expires. */
+export function secondsLeft(file: string): number {
+    const end = openssl(["x509", "-noout", "-enddate", "-in", file]).trim().replace(/^notAfter=/, "");
+    return (new Date(end).getTime() - Date.now()) / 1000;
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const port = (server.address() as net.AddressInfo).port;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+export async function until(what: string, check: () => boolean, seconds = 30): Promise<void> {
+    const end = Date.now() + seconds * 1000;
+    while (Date.now() < end) {
+        if (check()) return;
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`timed out after ${seconds}s waiting for ${what}`);
+}
