@@ -64,6 +64,8 @@ export const SECONDS = {
     randomValue: f(0.1, "assumption: @pulumi/random makes the value locally, in no time worth counting"),
     nodeImageBuild: f(15, "assumption: the builder's disk and seed created, the builder defined and started, and after power-off its disk kept as the image"),
     builderPowerOff: f(10, "assumption: cloud-init clean and power-off of the builder"),
+    day2Check: f(2, "assumption: a day-2 step on a node already at its version (components/kubernetes/day2: upgrade, drain, uncordon each check first): an SSH session and a version check"),
+    day2Install: f(3, "assumption: a day-2 installer (etcd snapshots, certificate renewal): an SSH session writing a systemd timer and its script"),
     nodeImagePresent: f(1, "assumption: SSH to the hypervisor, the build lock and a pool listing that finds the node image complete (test/vps.nodeimage.test.ts: a second run builds nothing)"),
 };
 

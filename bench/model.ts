@@ -25,6 +25,8 @@ interface Step {
     readonly ops: Op[];
     /** What the step's time is made of, with the figures' sources. */
     readonly source: string;
+    /** A day-2 step (upgrades, snapshots, renewal), which nothing of the mesh waits for. */
+    readonly day2?: boolean;
 }
 
 export interface CriticalStep {
@@ -37,6 +39,8 @@ export interface CriticalStep {
 export interface Schedule {
     /** When the last step ends, in seconds. */
     readonly makespan: number;
+    /** When the last step that is not day 2 ends: the cluster and the mesh are up (day 2's checks may still run). */
+    readonly meshReady: number;
     /** The chain of steps that bounds it, first to last. */
     readonly criticalPath: CriticalStep[];
 }
@@ -161,6 +165,8 @@ function work(r: PlanResource, ctx: Context): { ops: Op[]; source: string } | un
     }
     if (r.name.endsWith("-registered")) return step("node Ready (Calico on it)", [[SIZES.calicoImages, link], SECONDS.calicoExtract, SECONDS.nodeReady]);
     if (r.name.endsWith("-kubeconfig")) return step("kubeconfig", [SECONDS.kubeconfig]);
+    if (r.custom && /-(upgrade|drain|uncordon)$/.test(r.name)) return step("day-2 upgrade step, node at its version", [SECONDS.day2Check]);
+    if (r.custom && /-(etcd-snapshots|certificate-renewal)$/.test(r.name)) return step("day-2 installer", [SECONDS.day2Install]);
     if (r.type.endsWith(":CustomResourceDefinition")) return step("CRD established", [SECONDS.crdEstablished]);
     if (r.type === "kubernetes:core/v1:Namespace") return step("namespace", [SECONDS.namespace]);
     if (r.type.includes(".istio.io/")) return step("Istio custom resource", [SECONDS.customResource]);
@@ -213,7 +219,7 @@ function stepsOf(resources: ReadonlyArray<PlanResource>, ctx: Context): Step[] {
         if (isChart(r)) steps.push(...chartSteps(r, depsOf(r), ctx));
         else if (isStep(r)) {
             const w = work(r, ctx);
-            steps.push({ urn: r.urn, deps: depsOf(r), ops: w?.ops ?? [], source: w?.source ?? `${r.type}: no time of its own` });
+            steps.push({ urn: r.urn, deps: depsOf(r), ops: w?.ops ?? [], source: w?.source ?? `${r.type}: no time of its own`, day2: r.urn.includes("oslo-mesh:kubernetes:Day2$") });
         }
     }
     return steps;
@@ -240,7 +246,8 @@ export function schedule(resources: ReadonlyArray<PlanResource>, nodes: Readonly
 /**
  * The same steps done by hand, one after another, as a person really does them: each node from
  * the cloud image (no node image), one `kubectl apply` for the 23 CRDs, one for the namespaces,
- * one for the mesh's resources, the chart applied at once and its Deployments awaited together.
+ * one for the mesh's resources, the chart applied at once and its Deployments awaited together,
+ * and no upgrade check on a cluster they just made.
  */
 export function byHandSeconds(resources: ReadonlyArray<PlanResource>, nodes: ReadonlyArray<ModelNode>): number {
     const steps = stepsOf(resources, contextOf(resources, nodes, true));
@@ -250,7 +257,9 @@ export function byHandSeconds(resources: ReadonlyArray<PlanResource>, nodes: Rea
     const customResources = group((s) => s.source.startsWith("Istio custom resource"));
     const objects = group((s) => s.urn.includes("#object-"));
     const deployments = group((s) => s.urn.includes("#deployment-"));
-    const grouped = new Set([...crds, ...namespaces, ...customResources, ...objects, ...deployments, ...group((s) => s.source.startsWith("random value"))]);
+    // A person knows a new cluster has nothing to upgrade; the day-2 installers they do run.
+    const skipped = group((s) => s.source.startsWith("random value") || s.source.startsWith("day-2 upgrade step"));
+    const grouped = new Set([...crds, ...namespaces, ...customResources, ...objects, ...deployments, ...skipped]);
     const alone = steps.filter((s) => !grouped.has(s)).map((s) => ({ ...s, deps: [] }));
     const once = (list: Step[], label: string): Step[] => (list.length ? [{ ...list[0], urn: label, deps: [] }] : []);
     // One apply of the whole chart, then its Deployments roll out side by side: the slowest counts.
@@ -363,7 +372,8 @@ function simulate(steps: ReadonlyArray<Step>, parallel: number): Schedule {
         path.unshift({ urn: u, seconds: round(finish.get(u)! - started.get(u)!), source: s.source });
         u = s.deps.reduce<string | undefined>((a, d) => (a === undefined || finish.get(d)! > finish.get(a)! ? d : a), undefined);
     }
-    return { makespan: round(Math.max(0, ...finish.values())), criticalPath: path };
+    const meshReady = Math.max(0, ...[...finish.entries()].filter(([u]) => !byUrn.get(u)!.day2).map(([, t]) => t));
+    return { makespan: round(Math.max(0, ...finish.values())), meshReady: round(meshReady), criticalPath: path };
 }
 
 /** The hypervisor a VM or node-image step runs on, from its triggers (components/vps/recipe.ts, nodeImage.ts). */
