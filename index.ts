@@ -7,6 +7,7 @@ import { capacityTable, meshCapacity } from "./components/istio/capacity";
 import { chartSourceOptions, prepareIstioChart, recordedChartPath } from "./components/istio/chart";
 import { workerStaticIps } from "./components/istio/values";
 import { KubeadmCluster, nodeCidrs } from "./components/kubernetes";
+import { renderNodeImageInstall } from "./components/kubernetes/render";
 import { CanaryRoute, IngressRoute, MeshMtls, MeshPrerequisites } from "./components/mesh";
 import { canaryName, INGRESS_NAME, MESH_MTLS_NAME } from "./components/mesh/names";
 import { createNodes } from "./components/vps";
@@ -30,7 +31,9 @@ export = async () => {
 
     // Every VM waits for the rollout gate, which refuses at preview a change that would replace
     // more than one wave of nodes at once (roll/): `npm run roll` applies those wave by wave.
-    const { nodes } = gatedNodes({ stack: config.stack, maxUnavailable: config.rollout.maxUnavailable }, (opts) => createNodes(config, opts));
+    // Every libvirt node is cloned from its hypervisor's node image, on which the node preparation ran once.
+    const nodeImage = { install: renderNodeImageInstall(config.kubernetes) };
+    const { nodes } = gatedNodes({ stack: config.stack, maxUnavailable: config.rollout.maxUnavailable }, (opts) => createNodes(config, opts, nodeImage));
     const cluster = new KubeadmCluster(config.stack, {
         nodes,
         kubernetes: config.kubernetes,
@@ -46,6 +49,7 @@ export = async () => {
         workerIps: workerStaticIps(config.nodes),
         clusterDomain: config.kubernetes.clusterDomain,
         kubernetesVersion: config.kubernetes.version,
+        workersReady: cluster.workersReady,
     });
 
     const mesh: MeshPrerequisites = { provider: cluster.provider, crds: istio.crds, namespaces: istio.namespaces };

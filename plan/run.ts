@@ -3,7 +3,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { Diagnostic, MockRecorder, RecordedResource, redact, settled, startMockRuntime } from "./mocks";
+import { Diagnostic, HelmRenderer, MockRecorder, RecordedResource, redact, settled, startMockRuntime } from "./mocks";
 import { PROJECT_DIR } from "./project";
 import { readStackFile } from "./stackFile";
 
@@ -36,6 +36,8 @@ export interface PlanOptions {
     readonly stack: string;
     /** Defaults to Pulumi.<stack>.yaml in the project. */
     readonly configFile?: string;
+    /** Renders Helm charts (the tests' fixtures); offline plans have none. */
+    readonly helm?: HelmRenderer;
 }
 
 /**
@@ -60,9 +62,10 @@ export async function runPlan(opts: PlanOptions): Promise<PlanRun> {
     const config = readStackFile(configFile);
     // Offline: the program takes the Istio chart from the cache (or, beside a checkout with
     // ../shared, from the tagged chart there) and never from the network. Helm charts appear
-    // with their values and their chart, but without their objects, which Helm renders at `pulumi up`.
+    // with their values and their chart, but without their objects, which Helm renders at
+    // `pulumi up` (the tests may render them with `opts.helm`).
     Object.assign(process.env, offlineChartEnv());
-    const recorder = await startMockRuntime({ stack: opts.stack, preview: true, config, helm: () => [] });
+    const recorder = await startMockRuntime({ stack: opts.stack, preview: true, config, helm: opts.helm ?? (() => []) });
     // Imported only now, so that it registers against the mocks. A ConfigError surfaces here.
     const started = process.hrtime.bigint();
     const cpu = process.cpuUsage();

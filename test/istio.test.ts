@@ -133,7 +133,7 @@ describe("istio: IstioControlPlane under mocks", () => {
         recorder = await startMockRuntime({ stack: "prod", preview: false, helm: chartFixture });
         const cfg = parsedConfig("prod", stackFileConfig("prod"));
         const provider = new k8s.Provider("test-provider", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
-        new IstioControlPlane("istio", { provider, istio: cfg.istio, mtlsMode: "STRICT", chart: { path: "/home/someone/.cache/oslo-mesh/istio-1.3.3/chart", recordedPath: "<oslo-mesh cache>/istio-1.3.3/chart" }, workerIps: [], clusterDomain: "cluster.local", kubernetesVersion: "1.15.12" });
+        new IstioControlPlane("istio", { provider, istio: cfg.istio, mtlsMode: "STRICT", chart: { path: "/home/someone/.cache/oslo-mesh/istio-1.3.3/chart", recordedPath: "<oslo-mesh cache>/istio-1.3.3/chart" }, workerIps: [], clusterDomain: "cluster.local", kubernetesVersion: "1.15.12", workersReady: [] });
         await settled();
     });
 

@@ -62,18 +62,28 @@ describe("kubernetes: KubeadmCluster under mocks", () => {
         const cp2 = closure(recorder, recorder.byName("prod-cp-2-join"));
         const cp3 = closure(recorder, recorder.byName("prod-cp-3-join"));
         assert.ok(cp2.has("prod-init") && !cp2.has("prod-cp-3-join"));
-        assert.ok(cp3.has("prod-cp-2-join") && cp3.has("prod-cp-2-registered"), "cp-3 joins after cp-2 has registered");
+        assert.ok(cp3.has("prod-cp-2-join"), "cp-3 joins after cp-2's join (its etcd member started and healthy)");
+        assert.ok(!cp3.has("prod-cp-2-registered"), "and not after cp-2 is Ready, which cp-3's join does not need");
         assert.deepStrictEqual([...closure(recorder, recorder.byName("prod-init"))].filter((d) => d.startsWith("prod-cp-2") || d.startsWith("prod-worker")), []);
     });
 
-    it("the provider comes from the kubeconfig, which waits for the CNI and for every worker to be Ready", () => {
+    it("the provider comes from the kubeconfig as soon as the API server answers: after the init, before the CNI or any join", () => {
         const provider = recorder.byType("pulumi:providers:kubernetes")[0];
         const deps = closure(recorder, provider);
-        assert.ok(deps.has("prod-kubeconfig") && deps.has("prod-cni") && deps.has("prod-init"));
-        // So `pulumi destroy` deletes Istio and the mesh (which use the provider, and run on the
-        // workers) before it drains any worker; control planes are tainted and hold no Istio pod.
-        for (const n of cfg.nodes.filter((x) => x.role === "worker")) assert.ok(deps.has(`${n.name}-registered`), `the provider waits for ${n.name}-registered`);
-        assert.ok(!deps.has("prod-cp-3-join"), "nor for the control planes joining one after another");
+        assert.ok(deps.has("prod-kubeconfig") && deps.has("prod-init"));
+        // CRDs and namespaces go in while the nodes join; what runs on the workers waits for workersReady.
+        const joins = [...deps].filter((d) => /-(admit|join|registered)$/.test(d) || d === "prod-cni");
+        assert.deepStrictEqual(joins, [], "the provider waits for no join and no CNI");
+    });
+
+    it("workersReady is each worker's registered step, which waits for the pod network and the worker's join", async () => {
+        const urns = await Promise.all(cluster.workersReady.map((r) => valueOf(r.urn)));
+        const workers = cfg.nodes.filter((n) => n.role === "worker").map((n) => n.name);
+        assert.deepStrictEqual(urns.map((u) => recorder.resources.find((x) => x.urn === u)?.name), workers.map((w) => `${w}-registered`));
+        for (const w of workers) {
+            const deps = closure(recorder, recorder.byName(`${w}-registered`));
+            assert.ok(deps.has("prod-cni") && deps.has(`${w}-join`), `${w}-registered waits for the CNI and its join`);
+        }
     });
 
     it("kubeconfig, bootstrap token, certificate key and SSH key are secrets, and reach no script or log", async () => {

@@ -311,7 +311,7 @@ describe("mesh: components under mocks", () => {
     before(async () => {
         recorder = await startMockRuntime({ stack: "prod", preview: false, helm: () => [] });
         const provider = new k8s.Provider("test-provider", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
-        const istio = new IstioControlPlane("istio", { provider, istio: cfg.istio, mtlsMode: "STRICT", chart: { path: "/nonexistent/istio-chart", recordedPath: "/nonexistent/istio-chart" }, workerIps: [], clusterDomain: "cluster.local", kubernetesVersion: "1.15.12" });
+        const istio = new IstioControlPlane("istio", { provider, istio: cfg.istio, mtlsMode: "STRICT", chart: { path: "/nonexistent/istio-chart", recordedPath: "/nonexistent/istio-chart" }, workerIps: [], clusterDomain: "cluster.local", kubernetesVersion: "1.15.12", workersReady: [] });
         const pre = { provider, crds: istio.crds, namespaces: istio.namespaces };
         new MeshMtls("mesh-mtls", { ...pre, mtls: { mode: "STRICT", exceptions: [{ namespace: "legacy" }] }, clusterDomain: "cluster.local" });
         new CanaryRoute("canary-bookinfo-reviews", { ...pre, canary: cfg.canaries[0], mtls: mtls("STRICT") });

@@ -30,7 +30,29 @@ export interface IstioControlPlaneArgs {
     readonly clusterDomain: string;
     /** The cluster's Kubernetes version, which the chart's templates are rendered for. */
     readonly kubernetesVersion: string;
+    /**
+     * The workers' `registered` steps (KubeadmCluster.workersReady). Istio's pods run only on
+     * workers (control planes are tainted): the chart's workloads wait for every worker, so they
+     * are never created with nowhere to run, and `pulumi destroy` deletes them (and their
+     * disruption budgets, which would block a drain) before any worker is drained.
+     */
+    readonly workersReady: ReadonlyArray<pulumi.Resource>;
 }
+
+/** Kinds of the chart that run pods on the nodes, keep them there, or stop pods without them. */
+const RUNS_ON_WORKERS = new Set([
+    "Deployment",
+    "DaemonSet",
+    "StatefulSet",
+    "ReplicaSet",
+    "Pod",
+    "Job",
+    "CronJob",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+]);
 
 export class IstioControlPlane extends pulumi.ComponentResource {
     /** Each Istio CRD by its name (e.g. virtualservices.networking.istio.io), for the resources that need it. */
@@ -62,10 +84,12 @@ export class IstioControlPlane extends pulumi.ComponentResource {
         // Plain values, known at preview: Helm renders the chart in `pulumi preview` too.
         const values = renderIstioValues({ istio: args.istio, mtlsMode: args.mtlsMode, workerIps: args.workerIps, clusterDomain: args.clusterDomain });
         // A chart's objects do not inherit the chart's dependsOn: each is told to wait for the
-        // namespace and the established CRDs (the chart's Jobs and webhooks use them).
+        // namespace and the established CRDs (the chart's Jobs and webhooks use them), and what
+        // runs on the workers for the workers too. RBAC, config and services wait for no node.
         const prerequisites = [namespace, ...crds.values()];
-        const waitForPrerequisites = (_obj: unknown, o: pulumi.CustomResourceOptions) => {
-            o.dependsOn = prerequisites;
+        const onWorkers = [...prerequisites, ...args.workersReady];
+        const waitForPrerequisites = (obj: { kind?: string }, o: pulumi.CustomResourceOptions) => {
+            o.dependsOn = RUNS_ON_WORKERS.has(obj.kind ?? "") ? onWorkers : prerequisites;
         };
         // A v3 Chart's resource name is its Helm release name, which the chart's templates put in
         // their labels: "istio", as the upstream install names it.
@@ -83,7 +107,7 @@ export class IstioControlPlane extends pulumi.ComponentResource {
                 values,
                 transformations: [waitForPrerequisites],
             },
-            { parent: this, provider, dependsOn: prerequisites, transformations: [recordStablePath] },
+            { parent: this, provider, dependsOn: onWorkers, transformations: [recordStablePath] },
         );
         this.registerOutputs({});
     }

@@ -1,7 +1,8 @@
 // Turns the nodes into a Kubernetes cluster with kubeadm over SSH, in the order kubeadm
 // needs: every node prepared in parallel; the first control plane initialised; further
 // control planes joined one at a time; workers joined in parallel, each waiting only for
-// the init and its own node. Hands out the kubeconfig (secret) and a Kubernetes provider.
+// the init and its own node. Hands out the kubeconfig (secret) and a Kubernetes provider as
+// soon as the API server answers, and each worker's `registered` step for what runs there.
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -53,6 +54,12 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     readonly provider: k8s.Provider;
     /** host:port of the API server. */
     readonly endpoint: pulumi.Output<string>;
+    /**
+     * Each worker's `registered` step: joined, Ready (Calico runs on it), and drained first on
+     * removal. What runs on the workers (Istio's pods: control planes are tainted) waits for
+     * these, so that it has a node to run on and `pulumi destroy` removes it before any drain.
+     */
+    readonly workersReady: ReadonlyArray<pulumi.Resource>;
     /** Upgrades, etcd snapshots and certificate renewal (components/kubernetes/day2/). */
     readonly day2: ClusterDay2;
 
@@ -103,7 +110,15 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         // 1. Every node, in parallel: prepare and firewall.
         const prepared = new Map<KvmVps, pulumi.Resource[]>();
         for (const node of args.nodes) {
-            const prepare = converge(`${node.nodeName}-prepare`, node, renderPrepareScript(node.nodeName, k), onMachine(node), [node], replacedWithMachine);
+            // A control plane's images are pulled here, not in init or join (on a clone of the node image they are there).
+            const prepare = converge(
+                `${node.nodeName}-prepare`,
+                node,
+                renderPrepareScript(node.nodeName, k, {}, { pullImages: node.role === "control-plane" }),
+                onMachine(node),
+                [node],
+                replacedWithMachine,
+            );
             const firewall = converge(
                 `${node.nodeName}-firewall`,
                 node,
@@ -151,18 +166,21 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             // Ready needs the pod network.
             const registered = converge(`${node.nodeName}-registered`, first, lifecycle("wait"), { delete: onFirst(lifecycle("drain")), ...onMachine(node, [joined]) }, [joined, cni], replacedWithMachine);
             inCluster.set(node, registered);
-            return registered;
+            return { joined, registered };
         };
-        // Control planes one at a time: concurrent control-plane joins fail on 1.15.0.
+        // Control planes one at a time: concurrent control-plane joins fail on 1.15.0. The next one
+        // joins once the previous join is done (its etcd member started and healthy), not once its
+        // kubelet is Ready, which the next join does not need.
         let previous: pulumi.Resource[] = [];
-        for (const cp of controlPlanes.slice(1)) previous = [join(cp, true, previous)];
-        const workersReady = workers.map((w) => join(w, false, []));
+        for (const cp of controlPlanes.slice(1)) previous = [join(cp, true, previous).joined];
+        this.workersReady = workers.map((w) => join(w, false, []).registered);
         this.day2 = new ClusterDay2(`${name}-day2`, { kubernetes: k, controlPlanes, workers, inCluster }, { parent: this });
 
-        // 4. The kubeconfig, once the pod network is up and every worker is Ready: so Istio and the
-        // mesh, which use it and run on the workers (control planes are tainted), are deleted before
-        // any worker is drained on `pulumi destroy`. Its output never reaches a log.
-        const kubeconfigCmd = converge(`${name}-kubeconfig`, first, renderKubeconfigScript(), { logging: "none" }, [cni, ...workersReady], { additionalSecretOutputs: ["stdout"] });
+        // 4. The kubeconfig and the provider as soon as the API server answers (init checks it), so
+        // that CRDs and namespaces go in while the nodes join. What needs a Ready worker (the Istio
+        // chart) waits for `workersReady` itself; waiting here would hold back everything else.
+        // Its output never reaches a log.
+        const kubeconfigCmd = converge(`${name}-kubeconfig`, first, renderKubeconfigScript(), { logging: "none" }, [init], { additionalSecretOutputs: ["stdout"] });
         this.kubeconfig = pulumi.secret(kubeconfigCmd.stdout);
         this.day2.watchKubeconfig(kubeconfigCmd, k.certificates.renewBeforeDays);
         this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: this.kubeconfig, enableServerSideApply: false }, { parent: this });

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Prepares a node for kubeadm, in named idempotent phases: wait for cloud-init, check
 # cgroup v1, swap off, kernel modules and sysctls, containerd, then kubeadm, kubelet,
-# kubectl, crictl and the CNI plugins at the configured versions. Every download is
-# verified against its published checksum before anything is installed.
+# kubectl, crictl and the CNI plugins at the configured versions, and with PULL_IMAGES
+# kubeadm's control-plane images. Every download is verified against its published checksum
+# before anything is installed. On a node cloned from the node image every phase finds its
+# work done, and nothing is downloaded.
 # ROOT is empty on a node; the tests point it at a sandbox.
 set -euo pipefail
 
@@ -116,4 +118,29 @@ write_file /etc/systemd/system/kubelet.service.d/10-kubeadm.conf 0644 "${KUBEADM
 write_file /etc/crictl.yaml 0644 "runtime-endpoint: unix://${CRI_SOCKET}" || true
 if [ "${changed}" = 1 ]; then systemctl daemon-reload; fi
 systemctl enable kubelet >/dev/null
+
+if [ "${PULL_IMAGES}" = true ]; then
+  phase "kubeadm's images for Kubernetes ${K8S_VERSION}"
+  # Asked of the runtime as kubeadm's own preflight asks (CRIRuntime.ImageExists: crictl inspecti,
+  # cmd/kubeadm/app/util/runtime/runtime.go). kubeadm 1.15's `config images pull` exits 0 when a
+  # pull fails (cmd/kubeadm/app/cmd/config.go drops PullControlPlaneImages' error), so presence is
+  # checked again after it.
+  image_flags=(--kubernetes-version "v${K8S_VERSION}" --image-repository "${IMAGE_REPOSITORY}")
+  missing_images() {
+    local image listed
+    listed=$(kubeadm config images list "${image_flags[@]}")
+    for image in ${listed}; do
+      crictl -r "unix://${CRI_SOCKET}" inspecti "${image}" >/dev/null 2>&1 || echo "${image}"
+    done
+  }
+  absent=$(missing_images)
+  if [ -n "${absent}" ]; then
+    kubeadm config images pull "${image_flags[@]}" --cri-socket "${CRI_SOCKET}" >/dev/null
+    absent=$(missing_images)
+    if [ -n "${absent}" ]; then
+      echo "kubeadm config images pull left images missing: ${absent//$'\n'/ }" >&2
+      exit 1
+    fi
+  fi
+fi
 phase "ready"

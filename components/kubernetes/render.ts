@@ -111,12 +111,19 @@ export const WAIT_SECONDS = { kubeadm: 300, ready: 600 };
 /** How long a removal waits for the node's pods to be evicted before it fails and names the holdouts. */
 export const DRAIN_SECONDS = 300;
 
-export function renderPrepareScript(nodeName: string, k: KubernetesConfig, env: ScriptEnv = {}): string {
+/**
+ * Node preparation: the runtime, the verified tools and the kubelet unit; with `pullImages`, also
+ * kubeadm's control-plane images (a control plane, and the node image every node is cloned from).
+ * On a node that has it all (a clone of the node image) every phase finds its work done.
+ */
+export function renderPrepareScript(nodeName: string, k: KubernetesConfig, env: ScriptEnv = {}, opts: { pullImages?: boolean } = {}): string {
     const list = artifacts(k);
     return renderScript(script("prepare-node.sh"), {
         ROOT: env.root ?? "",
         NODE_NAME: nodeName,
         K8S_VERSION: k.version,
+        PULL_IMAGES: opts.pullImages ?? false,
+        IMAGE_REPOSITORY: k.imageRepository,
         HOST_PACKAGES,
         CONTAINERD_VERSION: k.containerdVersion,
         APT_LOCK_SECONDS: APT_LOCK_SECONDS,
@@ -242,6 +249,17 @@ export function renderLifecycleScript(
         WAIT_SECONDS: opts.waitSeconds ?? WAIT_SECONDS.ready,
         DRAIN_SECONDS: opts.drainSeconds ?? DRAIN_SECONDS,
     });
+}
+
+/** The name the node image's preparation runs under: it has no node identity. */
+export const NODE_IMAGE_PREPARE_NAME = "node-image";
+
+/**
+ * What the node image's builder runs at its first boot (components/vps/nodeImage.ts): the same
+ * preparation as every node, with kubeadm's images pulled, and nothing of any node's identity.
+ */
+export function renderNodeImageInstall(k: KubernetesConfig, env: ScriptEnv = {}): string {
+    return renderPrepareScript(NODE_IMAGE_PREPARE_NAME, k, env, { pullImages: true });
 }
 
 /** The config `kubeadm token create` and `upload-certs` read when admitting a node. */

@@ -3,6 +3,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { bashCommand } from "../shared/script";
+import { NodeImage } from "./nodeImage";
 import { recipeDigest, vmRecipe } from "./recipe";
 import { CloudInit, HypervisorConfig, NodeConfig, VmImage, renderCloudInit } from "./render";
 import { HYPERVISOR_SETTINGS, parseCreatedIp, renderCreateScript, renderDeleteScript } from "./scripts";
@@ -28,6 +29,11 @@ export interface KvmVpsArgs {
     readonly image: VmImage & { readonly kernelArgs: ReadonlyArray<string> };
     /** The admin account on the node and on the hypervisor. */
     readonly ssh: { readonly user: string; readonly publicKey: string; readonly privateKey?: pulumi.Output<string> };
+    /**
+     * The hypervisor's node image (libvirt driver): the VM's disk backs onto it and the VM is made
+     * once it exists. Not part of what replaces the VM: a new image serves new and replaced VMs.
+     */
+    readonly nodeImage?: NodeImage;
 }
 
 export class KvmVps extends pulumi.ComponentResource {
@@ -85,14 +91,14 @@ export class KvmVps extends pulumi.ComponentResource {
             const sudo = hypervisor.host !== undefined && hypervisor.user !== "root";
             const host = HYPERVISOR_SETTINGS;
             const script = { stack: args.stack, node, hypervisor, host };
-            const create = bashCommand(renderCreateScript({ ...script, image: args.image, cloudInit: this.cloudInit }), { sudo });
+            const create = bashCommand(renderCreateScript({ ...script, image: args.image, cloudInit: this.cloudInit, nodeImage: args.nodeImage?.volume }), { sudo });
             const del = bashCommand(renderDeleteScript(script), { sudo });
             // What the VM is made from: a change to it replaces the VM, the old one first (same name, same address).
             const triggers = [vmRecipe({ node, hypervisor, host, image: args.image, cloudInit: this.cloudInit })];
             this.recipeDigest = recipeDigest(triggers[0]);
             // The VM waits for what the node waits for (the rollout gate, index.ts): a
-            // component's dependsOn does not reach its children.
-            const childOpts: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true, dependsOn: opts?.dependsOn };
+            // component's dependsOn does not reach its children. And it waits for its hypervisor's node image.
+            const childOpts: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true, dependsOn: vmDependsOn(opts?.dependsOn, args.nodeImage) };
             const vm =
                 hypervisor.host === undefined
                     ? new command.local.Command(`${name}-vm`, { create, delete: del, triggers }, childOpts)
@@ -122,4 +128,16 @@ export class KvmVps extends pulumi.ComponentResource {
             .apply(([host, key]) => ({ host, user: args.ssh.user, port: 22, ...(key === undefined ? {} : { privateKey: key }) }));
         this.registerOutputs({ publicIp: this.publicIp, privateIp: this.privateIp });
     }
+}
+
+/** What a VM waits for: its node's dependsOn (the rollout gate, a promise of it) and the node image it is cloned from. */
+function vmDependsOn(given: pulumi.ComponentResourceOptions["dependsOn"], nodeImage: NodeImage | undefined): pulumi.CustomResourceOptions["dependsOn"] {
+    if (nodeImage === undefined) return given;
+    if (given === undefined) return [nodeImage];
+    if (Array.isArray(given)) return [...given, nodeImage];
+    if (pulumi.Output.isInstance(given)) throw new Error("a node's dependsOn as an Output is not supported; pass an array or a promise of one");
+    if (pulumi.Resource.isInstance(given)) return [given, nodeImage];
+    const pending = given as Promise<pulumi.Input<pulumi.Resource>[] | pulumi.Resource>;
+    const both: Promise<pulumi.Input<pulumi.Resource>[]> = pending.then((g) => [...(Array.isArray(g) ? g : [g]), nodeImage]);
+    return both;
 }

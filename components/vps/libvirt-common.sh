@@ -83,17 +83,21 @@ pool_lock() {
 release_pool_lock() { exec 8>&-; }
 
 is_image_volume() { [[ $1 =~ ^oslo-mesh-(image|base)-[0-9a-f]+$ ]]; }
+# A node image (libvirt-node-image.sh): a base image with the node preparation done, shared by the
+# stacks on this pool whose recipe it is; each stack's node-image step keeps a hold volume on it.
+is_node_image() { [[ $1 =~ ^oslo-mesh-node-[0-9a-f]+$ ]]; }
 
-# Every volume XML (backing stores) and domain XML (disks, oslo-mesh marks) of the pool and the
-# hypervisor, to see which base images are still used. Something that goes away meanwhile (a
-# concurrent delete) is skipped; any other failure ends the script.
-references() {
+# Every volume XML (backing stores, names) and domain XML (disks, oslo-mesh marks) of the pool and
+# the hypervisor, but SKIP's own, to see which images are still used. Something that goes away
+# meanwhile (a concurrent delete) is skipped; any other failure ends the script.
+references() { # [SKIP]
   local volumes domains name xml
   volumes=$(volume_list)
   while IFS= read -r name; do
     [ -n "${name}" ] || continue
     is_image_volume "${name}" && continue
     [[ ${name} == *.partial ]] && continue
+    [ "${name}" != "${1:-}" ] || continue
     if ! xml=$(virsh_ vol-dumpxml --pool "${POOL}" "${name}" 2>"${work}/error"); then
       volumes=$(volume_list)
       if listed "${name}" "${volumes}"; then cat "${work}/error" >&2; return 1; fi
@@ -113,13 +117,12 @@ references() {
   done <<<"${domains}"
 }
 
-# Removes base images that nothing refers to any more, and what a stopped upload left
-# (a .partial mark: under the lock no upload is running). Holds the pool lock.
+# Removes node images and base images that nothing refers to any more, and what a stopped base
+# image upload left (a .partial mark: under the lock no upload is running). Holds the pool lock.
 prune_images() {
   local volumes refs name
   pool_lock
   volumes=$(volume_list)
-  refs=$(references)
   while IFS= read -r name; do
     if [[ ${name} == oslo-mesh-image-*.partial ]]; then
       say "removing ${name%.partial}, whose upload never finished"
@@ -127,6 +130,18 @@ prune_images() {
       virsh_ vol-delete --pool "${POOL}" "${name}" >/dev/null
     fi
   done <<<"${volumes}"
+  # Node images first: one that goes may leave its base image unused.
+  volumes=$(volume_list)
+  while IFS= read -r name; do
+    is_node_image "${name}" || continue
+    refs=$(references "${name}")
+    if ! grep -qF -- "${name}" <<<"${refs}"; then
+      say "removing the node image ${name}: no stack holds it and no disk uses it"
+      virsh_ vol-delete --pool "${POOL}" "${name}" >/dev/null
+      if listed "${name}.partial" "${volumes}"; then virsh_ vol-delete --pool "${POOL}" "${name}.partial" >/dev/null; fi
+    fi
+  done <<<"${volumes}"
+  refs=$(references)
   volumes=$(volume_list)
   while IFS= read -r name; do
     is_image_volume "${name}" || continue

@@ -51,13 +51,28 @@ function cgroupV1Bootcmd(fragment: string): string {
     ].join(" ");
 }
 
+/** The cloud-config that boots a VM with the kernel arguments (cgroup v1): bootcmd, write_files, runcmd. */
+export function kernelArgsCloudConfig(kernelArgs: ReadonlyArray<string>, who: string): { bootcmd: string[][]; write_files: object[]; runcmd: string[][] } {
+    // The config was validated; these are the last line of defence for what runs as root on the VM.
+    for (const a of kernelArgs) if (!KERNEL_ARG.test(a)) throw new Error(`${who}: refusing kernel argument ${JSON.stringify(a.slice(0, 40))} (not one kernel argument token)`);
+    if (kernelArgs.length === 0) return { bootcmd: [], write_files: [], runcmd: [] };
+    const fragment = grubCmdlineFragment(kernelArgs);
+    return {
+        // The kubelet of Kubernetes 1.15 needs cgroup v1. An image that came up with v2 reboots into
+        // it from bootcmd, which cloud-init runs before it creates the users or sets up SSH: nothing
+        // can log in before the reboot, so it never cuts node preparation short (a power_state
+        // reboot fires after `cloud-init status --wait` has returned). Once per instance.
+        bootcmd: [["sh", "-c", cgroupV1Bootcmd(fragment)]],
+        write_files: [{ path: GRUB_FRAGMENT_PATH, permissions: "0644", content: fragment }],
+        runcmd: [["update-grub"]],
+    };
+}
+
 /** The NoCloud seed: hostname, the admin user and key, cgroup v1 kernel arguments, and the network. */
 export function renderCloudInit(input: CloudInitInput): CloudInit {
-    // The config was validated; these are the last line of defence for what runs as root on the VM.
-    for (const a of input.kernelArgs) if (!KERNEL_ARG.test(a)) throw new Error(`node ${input.node.name}: refusing kernel argument ${JSON.stringify(a.slice(0, 40))} (not one kernel argument token)`);
+    const boot = kernelArgsCloudConfig(input.kernelArgs, `node ${input.node.name}`);
     const key = input.sshPublicKey.trim();
     if (/[\u0000-\u001f\u007f]/.test(key)) throw new Error(`node ${input.node.name}: the SSH public key must be exactly one line`);
-    const args = input.kernelArgs.length > 0;
     const userData = {
         hostname: input.node.name,
         manage_etc_hosts: true,
@@ -73,21 +88,7 @@ export function renderCloudInit(input: CloudInitInput): CloudInit {
         disable_root: true,
         ssh_pwauth: false,
         growpart: { mode: "auto", devices: ["/"] },
-        // The kubelet of Kubernetes 1.15 needs cgroup v1. An image that came up with v2 reboots into
-        // it from bootcmd, which cloud-init runs before it creates the users or sets up SSH: nothing
-        // can log in before the reboot, so it never cuts node preparation short (a power_state
-        // reboot fires after `cloud-init status --wait` has returned). Once per instance.
-        bootcmd: args ? [["sh", "-c", cgroupV1Bootcmd(grubCmdlineFragment(input.kernelArgs))]] : [],
-        write_files: args
-            ? [
-                  {
-                      path: GRUB_FRAGMENT_PATH,
-                      permissions: "0644",
-                      content: grubCmdlineFragment(input.kernelArgs),
-                  },
-              ]
-            : [],
-        runcmd: args ? [["update-grub"]] : [],
+        ...boot,
     };
     const ethernet = input.hypervisor.bridge
         ? {

@@ -15,6 +15,10 @@ export interface LibvirtHostSettings {
     readonly cpu: string;
     readonly osVariant: string;
     readonly ipWaitSeconds: number;
+    /** The node image builder's network: QEMU's user-mode NAT on hypervisors; none in the tests. */
+    readonly builderNetwork?: "user" | "none";
+    /** How long the node image builder may run before the build counts as failed. */
+    readonly buildTimeoutSeconds?: number;
 }
 
 export const HYPERVISOR_SETTINGS: LibvirtHostSettings = {
@@ -23,6 +27,8 @@ export const HYPERVISOR_SETTINGS: LibvirtHostSettings = {
     cpu: "host-passthrough",
     osVariant: "ubuntu20.04",
     ipWaitSeconds: 300,
+    builderNetwork: "user",
+    buildTimeoutSeconds: 1800,
 };
 
 /**
@@ -53,6 +59,8 @@ export interface CreateScriptInput {
     readonly image: VmImage;
     readonly cloudInit: CloudInit;
     readonly host?: LibvirtHostSettings;
+    /** The pool's node image the disk backs onto (components/vps/nodeImage.ts); the base image when absent. */
+    readonly nodeImage?: string;
 }
 
 function common(stack: string, node: Pick<NodeConfig, "name">, hypervisor: Pick<HypervisorConfig, "pool">, host: LibvirtHostSettings) {
@@ -68,14 +76,18 @@ function common(stack: string, node: Pick<NodeConfig, "name">, hypervisor: Pick<
     };
 }
 
+/** Parameters of libvirt-base-image.sh. */
+export function baseImageParams(image: VmImage): Record<string, string> {
+    return { IMAGE_URL: image.url, IMAGE_SHA256: image.sha256 ?? "", IMAGE_CHECKSUM_URL: image.sha256 ? "" : (image.checksumUrl ?? "") };
+}
+
 export function renderCreateScript(input: CreateScriptInput): string {
     const h = input.host ?? HYPERVISOR_SETTINGS;
     const mode = input.hypervisor.bridge ? "bridge" : input.hypervisor.network ? "network" : "none";
     return renderScript(path.join(__dirname, "libvirt-create.sh"), {
         ...common(input.stack, input.node, input.hypervisor, h),
-        IMAGE_URL: input.image.url,
-        IMAGE_SHA256: input.image.sha256 ?? "",
-        IMAGE_CHECKSUM_URL: input.image.sha256 ? "" : (input.image.checksumUrl ?? ""),
+        ...baseImageParams(input.image),
+        NODE_IMAGE: input.nodeImage ?? "",
         DISK_GIB: input.node.diskGiB,
         VCPUS: input.node.vcpus,
         MEMORY_MIB: input.node.memoryMiB,
