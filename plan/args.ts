@@ -1,4 +1,4 @@
-// The plan's command line: `npm run plan -- --stack <name> [--json] [--out DIR] [--config-file FILE] [--diff GIT-REF]`.
+// The plan's command line: `npm run plan -- --stack <name> [--json] [--out DIR] [--config-file FILE] [--diff GIT-REF] [--policy]`.
 // No side effects and nothing heavy here, so that --help and a mistyped flag answer at once.
 
 export interface CliArgs {
@@ -7,9 +7,11 @@ export interface CliArgs {
     out?: string;
     configFile?: string;
     diff?: string;
+    /** Run the policy pack's rules (policy/) against the plan. */
+    policy: boolean;
 }
 
-export const USAGE = "usage: npm run plan -- --stack <name> [--json] [--out DIR] [--config-file FILE] [--diff GIT-REF]";
+export const USAGE = "usage: npm run plan -- --stack <name> [--json] [--out DIR] [--config-file FILE] [--diff GIT-REF] [--policy]";
 
 export const HELP = `${USAGE}
 
@@ -24,6 +26,9 @@ credentials: what \`pulumi preview\` would show, and what \`pulumi up\` would cr
   --config-file FILE    read the configuration from FILE instead of Pulumi.NAME.yaml
   --diff GIT-REF        what changes from GIT-REF's plan (its program and stack file) to the
                         working tree's: + add, ~ change, +- replace, - remove
+  --policy              also run the policy pack's rules (policy/) against the plan: the
+                        violations after the tree or diff (on stderr with --json); exit 1 on
+                        a mandatory one
   --help                this text
 
 Values are written --flag VALUE or --flag=VALUE. With npm, put -- before the flags
@@ -43,11 +48,11 @@ export class UsageError extends Error {}
  */
 function npmAteFlags(env: NodeJS.ProcessEnv): string[] {
     if (!env.npm_lifecycle_event) return [];
-    return ["stack", "json", "out", "config_file", "diff"].filter((k) => env[`npm_config_${k}`] !== undefined).map((k) => `--${k.replace("_", "-")}`);
+    return ["stack", "json", "out", "config_file", "diff", "policy"].filter((k) => env[`npm_config_${k}`] !== undefined).map((k) => `--${k.replace("_", "-")}`);
 }
 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliArgs | "help" {
-    const args: Partial<CliArgs> = { json: false };
+    const args: Partial<CliArgs> = { json: false, policy: false };
     const stray: string[] = [];
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
@@ -59,6 +64,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
             if (v === undefined || v === "" || (flag === a && v.startsWith("--"))) throw new UsageError(`${flag} needs a value`);
             (args as Record<string, unknown>)[VALUE_FLAGS[flag]] = v;
         } else if (a === "--json") args.json = true;
+        else if (a === "--policy") args.policy = true;
         else if (a.startsWith("-")) throw new UsageError(`unknown argument ${a}`);
         else stray.push(a);
     }

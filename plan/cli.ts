@@ -1,4 +1,4 @@
-// npm run plan -- --stack <name> [--json] [--out DIR] [--config-file FILE] [--diff GIT-REF]
+// npm run plan -- --stack <name> [--json] [--out DIR] [--config-file FILE] [--diff GIT-REF] [--policy]
 // The offline plan: the real program under Pulumi's mock runtime, for reviewers and
 // machines without the Pulumi CLI or credentials. Exit 1 with every problem on stderr
 // when the configuration is broken; stdout stays empty then. Standard output carries only
@@ -16,6 +16,17 @@ function fail(lines: string[]): never {
 function logLine(d: { severity: string; message: string; urn?: string }): string {
     const about = d.urn ? ` (${d.urn.split("::").pop()})` : "";
     return `${d.severity}${about}: ${d.message}\n`;
+}
+
+/**
+ * `--policy`: the pack's rules in-process against the plan (one definition serves the pack and
+ * this), the report after the plan on `to`; a mandatory violation fails the run.
+ */
+async function checkPolicy(plan: import("./run").Plan, to: NodeJS.WriteStream): Promise<void> {
+    const { evaluatePlan, failsPlan, renderViolations } = await import("../policy/inProcess");
+    const violations = evaluatePlan(plan);
+    to.write("\n" + renderViolations(violations));
+    if (failsPlan(violations)) process.exitCode = 1;
 }
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
@@ -49,6 +60,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
             const { plan } = await runPlan({ stack: args.stack, configFile: args.configFile });
             for (const d of plan.diagnostics) process.stderr.write(logLine(d));
             process.stdout.write(renderDiff(diffPlans(base, plan), `Plan diff for stack ${args.stack}: ${args.diff} → working tree`));
+            if (args.policy) await checkPolicy(plan, process.stdout);
             return;
         }
         const { collectArtifacts, prepareOutDir, writeArtifacts } = await import("./artifacts");
@@ -59,6 +71,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         const json = renderJson(plan);
         if (args.out) writeArtifacts(args.out, args.stack, [...collectArtifacts(plan, recorder.invokes), { file: "plan.json", content: json }]);
         process.stdout.write(args.json ? json : renderTree(plan));
+        // With --json, standard output stays one JSON document.
+        if (args.policy) await checkPolicy(plan, args.json ? process.stderr : process.stdout);
         // As in `pulumi preview`: an error the program logged fails the run, after the plan is shown.
         if (plan.diagnostics.some((d) => d.severity === "error")) process.exitCode = 1;
     } catch (e) {
