@@ -143,8 +143,12 @@ describe("plan diff", () => {
         assert.deepStrictEqual(lines.slice(vs + 1, vs + 3), ["      inputs.spec.http[1].route[0].weight: 90 → 80", "      inputs.spec.http[1].route[1].weight: 10 → 20"]);
         assert.ok(lines.includes("+- command:remote:Command  stg-worker-1-vm  (replaced: triggers changed; the old one is deleted first)"), r.stdout);
         assert.ok(lines.some((l) => /^ {8}\+ readonly MEMORY_MIB='12288'$/.test(l)), r.stdout);
-        assert.strictEqual(lines.filter((l) => /^(\+|-|~|\+-) /.test(l)).length, 2, "nothing else changes");
-        assert.strictEqual(lines[lines.length - 2], "0 to add, 1 to change, 1 to replace, 0 to remove");
+        // The VM's replacement takes the steps on that machine with it (roll/), and the rollout gate sees the new recipe; nothing else changes.
+        const changed = lines.map((l) => /^(?:\+|-|~|\+-) \S+ {2}(\S+)/.exec(l)?.[1]).filter((n) => n !== undefined);
+        const chain = ["admit", "firewall", "join", "prepare", "registered", "upgrade", "vm"].map((s) => `stg-worker-1-${s}`);
+        assert.deepStrictEqual(changed.sort(), ["canary-bookinfo-reviews-virtualservice", "rollout-gate", ...chain].sort(), "nothing else changes");
+        for (const step of chain.filter((s) => !s.endsWith("-vm"))) assert.ok(lines.includes(`+- command:remote:Command  ${step}  (replaced: triggers changed; the old one is deleted first)`), r.stdout);
+        assert.strictEqual(lines[lines.length - 2], "0 to add, 2 to change, 7 to replace, 0 to remove");
     });
 
     it("refuses a revision that does not exist", () => {

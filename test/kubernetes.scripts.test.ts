@@ -317,7 +317,7 @@ describe("kubernetes: the fake commands", () => {
             return this.skip();
         }
         const bash = files.filter((f) => fs.readFileSync(path.join(dir, f), "utf8").startsWith("#!/usr/bin/env bash"));
-        assert.deepStrictEqual(bash.sort(), ["apt-get", "fake", "iptables"]);
+        assert.deepStrictEqual(bash.sort(), ["apt-get", "crictl", "fake", "iptables"]);
         const r = spawnSync("shellcheck", bash.map((f) => path.join(dir, f)), { encoding: "utf8" });
         assert.strictEqual(r.status, 0, r.stdout);
     });

@@ -36,13 +36,20 @@ describe("roll: the plan diff of an image change on one worker", function () {
     it("each of them through its triggers: what @pulumi/command replaces on", () => {
         const lines = text.split("\n");
         for (const step of ["prepare", "firewall", "admit", "join", "registered", "upgrade"]) {
-            const at = lines.findIndex((l) => l.endsWith(`  prod-worker-2-${step}`));
+            const at = lines.findIndex((l) => l.startsWith(`+- command:remote:Command  prod-worker-2-${step}  (replaced: triggers changed; the old one is deleted first)`));
             assert.ok(at >= 0, text);
             assert.match(lines[at + 1], /^ {6}inputs\.triggers\[0\]\.recipe: "sha256:[0-9a-f]{64}" → "sha256:[0-9a-f]{64}"$/, `${step}:\n${text}`);
         }
-        const vm = lines.findIndex((l) => l.endsWith("  prod-worker-2-vm"));
+        const vm = lines.findIndex((l) => l.startsWith("+- command:remote:Command  prod-worker-2-vm  (replaced: triggers changed; the old one is deleted first)"));
+        assert.ok(vm >= 0, text);
         const vmFields = lines.slice(vm + 1, lines.findIndex((l, i) => i > vm && !l.startsWith("  ")));
-        assert.ok(vmFields.includes('      inputs.triggers[0].image.url: "https://cloud-images.ubuntu.com/releases/focal/release/ubuntu-20.04-server-cloudimg-amd64.img" → "https://cloud-images.ubuntu.com/releases/focal/release-20240821/ubuntu-20.04-server-cloudimg-amd64.img"'), vmFields.join("\n"));
+        // A long string changes as a line diff around the change (plan/diff.ts).
+        const url = vmFields.indexOf("      inputs.triggers[0].image.url: changed");
+        assert.ok(url >= 0, vmFields.join("\n"));
+        assert.deepStrictEqual(vmFields.slice(url + 1, url + 3), [
+            "        - https://cloud-images.ubuntu.com/releases/focal/release/ubuntu-20.04-server-cloudimg-amd64.img",
+            "        + …ntu.com/releases/focal/release-20240821/ubuntu-20.04-server-cloudimg-…",
+        ]);
         assert.ok(vmFields.includes(`      inputs.triggers[0].image.sha256: null → "${"b".repeat(64)}"`), vmFields.join("\n"));
     });
 });
