@@ -10,7 +10,7 @@ import type { Context, Suite } from "mocha";
 const DAEMON_FILE = /\.(libvirt|prometheus|etcd)\.test\.[jt]s$/;
 const DAEMON_NAMES: Record<string, string> = { libvirt: "libvirtd", prometheus: "Prometheus", etcd: "etcd" };
 /** Files that drive a real daemon under another name. */
-const DAEMON_FILES: Record<string, string> = { "vps.faults.test.ts": "libvirtd", "kubernetes.lifecycle.test.ts": "etcd" };
+const DAEMON_FILES: Record<string, string> = { "vps.faults.test.ts": "libvirtd", "vps.nodeimage.test.ts": "libvirtd", "kubernetes.lifecycle.test.ts": "etcd" };
 export const SKIP_VARIABLE = "OSLO_MESH_SKIP_DAEMON_TESTS";
 
 /** The daemon a test file drives, from its name; undefined for every other test. */

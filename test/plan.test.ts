@@ -203,7 +203,9 @@ describe("plan: npm run plan", function () {
         assert.strictEqual(help.status, 0);
         assert.match(help.stdout, /^usage: npm run plan -- --stack <name> /);
         assert.match(help.stdout, /--out DIR .*\n.*\n.*earlier --out of the same stack/);
-        assert.deepStrictEqual(parseArgs(["--stack=prod", "--json", "--out=x"], {}), { json: true, stack: "prod", out: "x" });
+        assert.deepStrictEqual(parseArgs(["--stack=prod", "--json", "--out=x"], {}), { json: true, policy: false, stack: "prod", out: "x" });
+        assert.deepStrictEqual(parseArgs(["--stack", "prod", "--policy"], {}), { json: false, policy: true, stack: "prod" });
+        assert.match(help.stdout, /--policy .*policy pack/);
         const r = runPlanCli(["--stack", "prod", "--jsn"]);
         assert.strictEqual(r.status, 1);
         assert.match(r.stderr, /^unknown argument --jsn\nusage: npm run plan/);
