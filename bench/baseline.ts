@@ -2,10 +2,11 @@
 // shorter critical path (issue 20, items 4 and 5), recorded by bench/recordBaseline.ts.
 import * as fs from "fs";
 import * as path from "path";
+import { PROJECT_DIR } from "../plan/project";
 import { PlanResource } from "../plan/run";
 import { ModelNode } from "./model";
 
-export const BASELINE_FILE = path.join(__dirname, "baseline-3-nodes.json");
+export const BASELINE_FILE = path.join(PROJECT_DIR, "bench", "baseline-3-nodes.json");
 
 export interface Baseline {
     /** The commit whose program planned it. */

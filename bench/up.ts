@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as jsyaml from "js-yaml";
+import { PROJECT_DIR } from "../plan/project";
 import { PlanResource } from "../plan/run";
 import { loadBaseline } from "./baseline";
 import { DEFAULT_PARALLEL } from "./durations";
@@ -16,7 +17,7 @@ export const SCALE_TARGET = 1.3;
 /** The 3-node critical path may be this share of the same stack's before issue 20. */
 export const CRITICAL_PATH_TARGET = 0.75;
 
-const RELEASE_WORKFLOW = path.join(__dirname, "..", ".github", "workflows", "release.yml");
+const RELEASE_WORKFLOW = path.join(PROJECT_DIR, ".github", "workflows", "release.yml");
 
 /** The parallelism the release flow sets for `pulumi up` (PULUMI_PARALLEL in release.yml's env). */
 export function configuredParallel(file = RELEASE_WORKFLOW): number {
