@@ -14,10 +14,23 @@ export const CGROUP_V1_KERNEL_ARGS = ["systemd.unified_cgroup_hierarchy=0"];
  * from `_includes/v3.10/charts/calico`). docs.projectcalico.org answers 404 for
  * /v3.10/manifests/calico.yaml (projectcalico/calico#6587), and the repository holds no rendered
  * v3.10 manifest to fetch from raw.githubusercontent.com: `v3.10/manifests/calico.yaml` at the tag
- * is a Jekyll `{% helm %}` stub. No sha256 is pinned here: the archive cannot be fetched where this
- * was written, and a checksum is never invented; the CNI step stops until the stack pins one.
+ * is a Jekyll `{% helm %}` stub.
  */
 export const CALICO_MANIFEST_URL = "https://github.com/projectcalico/calico/releases/download/v3.10.4/release-v3.10.4.tgz#release-v3.10.4/k8s-manifests/calico.yaml";
+/**
+ * The sha256 of that release archive (release-v3.10.4.tgz), which Calico publishes no checksum
+ * for. Source: the digest Hermit recorded when it downloaded this URL for its calicoctl package
+ * (cashapp/hermit-packages, calicoctl.hcl, `sha256sums`; read in the kanwren/hermit-packages copy
+ * at 74344801deeb0954615fa9b2338a54f1d940ed87). It could not be recomputed where this was
+ * written (no network): cni.sh checks every download against it and applies nothing on a
+ * mismatch, printing the sum it got.
+ */
+export const CALICO_RELEASE_SHA256 = "2052c411bcf17084bc67e9a5ec1d4f9c3a161190adfab9baf65a03b82fff3570";
+
+/** The sha256 the CNI download must have: the stack's pin, or ours for our default URL (never for another URL). */
+export function cniManifestSha256(cni: { readonly manifestUrl: string; readonly manifestSha256?: string }): string | undefined {
+    return cni.manifestSha256 ?? (cni.manifestUrl === CALICO_MANIFEST_URL ? CALICO_RELEASE_SHA256 : undefined);
+}
 
 /**
  * Istio: the 1.3.3 chart's own defaults (values.yaml of the chart and its subcharts);

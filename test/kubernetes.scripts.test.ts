@@ -251,12 +251,18 @@ describe("kubernetes: the CNI, executed in a sandbox", () => {
     // _includes/v3.10/charts/calico/templates/calico-node.yaml at projectcalico/calico v3.10.4 (lines 263-264).
     const calico310 = "          env:\n            - name: CALICO_IPV4POOL_CIDR\n              value: \"192.168.0.0/16\"\n            - name: CALICO_DISABLE_FILE_LOGGING\n              value: \"true\"\n";
 
-    it("the default manifest is Calico v3.10.4's, from its release archive, and a preview says it needs a pinned sha256", () => {
+    it("the default manifest is Calico v3.10.4's, from its release archive, pinned by the archive's sha256; another URL needs its own pin", () => {
         const { kubernetesAdvisories } = require("../components/kubernetes/advisories");
         assert.strictEqual(k().cni.manifestUrl, "https://github.com/projectcalico/calico/releases/download/v3.10.4/release-v3.10.4.tgz#release-v3.10.4/k8s-manifests/calico.yaml");
         assert.ok(!k().cni.manifestUrl.includes("docs.projectcalico.org"), "docs.projectcalico.org answers 404 for it");
-        assert.ok(kubernetesAdvisories(k()).some((w: string) => /manifestSha256 is not set: the CNI step stops before applying https:\/\/github\.com\/projectcalico\/calico\/releases\/download\/v3\.10\.4\/release-v3\.10\.4\.tgz\./.test(w)));
-        assert.ok(!kubernetesAdvisories({ ...k(), cni: { ...k().cni, manifestSha256: "0".repeat(64) } }).some((w: string) => w.includes("manifestSha256")));
+        assert.strictEqual(k().cni.manifestSha256, undefined, "the stack pins nothing");
+        assert.match(renderCniScript(k()), /^readonly MANIFEST_SHA256='2052c411bcf17084bc67e9a5ec1d4f9c3a161190adfab9baf65a03b82fff3570'$/m);
+        assert.ok(!kubernetesAdvisories(k()).some((w: string) => w.includes("manifestSha256")), "nothing to pin for the default");
+        // Our sum never follows the stack to another URL.
+        const mirror = { ...k(), cni: { manifestUrl: "https://mirror.example/release-v3.10.4.tgz#release-v3.10.4/k8s-manifests/calico.yaml" } };
+        assert.match(renderCniScript(mirror), /^readonly MANIFEST_SHA256=''$/m);
+        assert.ok(kubernetesAdvisories(mirror).some((w: string) => /manifestSha256 is not set: the CNI step stops before applying https:\/\/mirror\.example\/release-v3\.10\.4\.tgz\./.test(w)));
+        assert.match(renderCniScript({ ...mirror, cni: { ...mirror.cni, manifestSha256: "c".repeat(64) } }), new RegExp(`^readonly MANIFEST_SHA256='${"c".repeat(64)}'$`, "m"));
     });
 
     it("takes the manifest out of a release archive, pinned by the archive's sha256, and sets the pod CIDR", () => {

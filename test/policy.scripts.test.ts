@@ -31,7 +31,7 @@ describe("policy rule downloads-verified", () => {
     it("passes the CNI manifest pinned, and unpinned too: cni.sh then stops before applying anything", () => {
         const pinned = renderCniScript({ ...k8s, cni: { ...k8s.cni, manifestSha256: "a".repeat(64) } });
         assert.deepStrictEqual(violations(downloadsVerified, [commandResource("prod-cni", pinned)]), []);
-        const unpinned = renderCniScript({ ...k8s, cni: { manifestUrl: k8s.cni.manifestUrl } });
+        const unpinned = renderCniScript({ ...k8s, cni: { manifestUrl: "https://mirror.example/calico.yaml" } });
         assert.match(unpinned, /readonly MANIFEST_SHA256=''/);
         assert.deepStrictEqual(violations(downloadsVerified, [commandResource("prod-cni", unpinned)]), []);
     });

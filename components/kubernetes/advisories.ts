@@ -2,6 +2,7 @@
 // later, or leave a known hole open. Pure, so the tests read the warnings directly.
 import * as semver from "semver";
 import { CRICTL_SUM_FILES_SINCE, KubernetesConfig } from "./render";
+import { cniManifestSha256 } from "../../stacks/defaults";
 
 /**
  * Ubuntu 20.04's containerd 1.3.3 builds that carry the fix for CVE-2020-15257 (containerd-shim
@@ -24,7 +25,7 @@ export function kubernetesAdvisories(k: KubernetesConfig): string[] {
     if (!k.crictlSha256 && semver.lt(k.crictlVersion, CRICTL_SUM_FILES_SINCE)) {
         out.push(`cri-tools v${k.crictlVersion} publishes crictl's sha256 only in its release notes: set oslo-mesh:kubernetes.crictlSha256 from them, or node preparation stops before installing anything`);
     }
-    if (!k.cni.manifestSha256) {
+    if (!cniManifestSha256(k.cni)) {
         out.push(
             `oslo-mesh:kubernetes.cni.manifestSha256 is not set: the CNI step stops before applying ${k.cni.manifestUrl.split("#")[0]}. ` +
                 "Fetch it on a trusted machine, check it, and set its sha256 (pulumi config set --path oslo-mesh:kubernetes.cni.manifestSha256 <sum>)",

@@ -3,6 +3,7 @@ import * as path from "path";
 import * as jsyaml from "js-yaml";
 import * as semver from "semver";
 import { StackConfig } from "../../stacks/schema";
+import { cniManifestSha256 } from "../../stacks/defaults";
 import { renderScript } from "../shared/script";
 import { splitEndpoint } from "./validate";
 
@@ -276,7 +277,7 @@ export function renderAdmitConfig(shape: ClusterShape): string {
 }
 
 export function renderCniScript(k: KubernetesConfig, env: ScriptEnv = {}): string {
-    return renderScript(script("cni.sh"), { ROOT: env.root ?? "", MANIFEST_URL: k.cni.manifestUrl, MANIFEST_SHA256: k.cni.manifestSha256 ?? "", POD_CIDR: k.podCidr });
+    return renderScript(script("cni.sh"), { ROOT: env.root ?? "", MANIFEST_URL: k.cni.manifestUrl, MANIFEST_SHA256: cniManifestSha256(k.cni) ?? "", POD_CIDR: k.podCidr });
 }
 
 export function renderFirewallScript(

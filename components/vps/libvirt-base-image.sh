@@ -90,3 +90,15 @@ image_format() { # of the present image volume, as libvirt sees it
   xml=$(virsh_ vol-dumpxml --pool "${POOL}" "${IMAGE_VOLUME}")
   sed -n "s/^ *<format type='\([a-z0-9]*\)'\/>$/\1/p" <<<"${xml}" | head -n 1
 }
+
+# A volume of GIB GiB whose content starts as the image volume's: a copy-on-write qcow2 on it
+# in a file pool, a resized clone in a logical one.
+volume_on_image() { # VOLUME GIB
+  if [ "${file_pool}" = true ]; then
+    virsh_ vol-create-as "${POOL}" "$1" "$2G" --format qcow2 \
+      --backing-vol "${IMAGE_VOLUME}" --backing-vol-format "${IMAGE_FORMAT}" >/dev/null
+  else
+    virsh_ vol-clone --pool "${POOL}" "${IMAGE_VOLUME}" "$1" >/dev/null
+    virsh_ vol-resize --pool "${POOL}" "$1" "$2G" >/dev/null
+  fi
+}

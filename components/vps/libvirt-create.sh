@@ -42,13 +42,7 @@ use_node_image() {
 
 make_disk() {
   say "creating the ${DISK_GIB} GiB disk from ${IMAGE_VOLUME}"
-  if [ "${file_pool}" = true ]; then
-    virsh_ vol-create-as "${POOL}" "${DISK_VOLUME}" "${DISK_GIB}G" --format qcow2 \
-      --backing-vol "${IMAGE_VOLUME}" --backing-vol-format "${IMAGE_FORMAT}" >/dev/null
-  else
-    virsh_ vol-clone --pool "${POOL}" "${IMAGE_VOLUME}" "${DISK_VOLUME}" >/dev/null
-    virsh_ vol-resize --pool "${POOL}" "${DISK_VOLUME}" "${DISK_GIB}G" >/dev/null
-  fi
+  volume_on_image "${DISK_VOLUME}" "${DISK_GIB}"
 }
 
 make_seed() {

@@ -97,13 +97,7 @@ upload() { # VOLUME FILE
 make_volumes() {
   ensure_image
   virsh_ vol-create-as "${POOL}" "${partial}" 1 --format raw >/dev/null
-  if [ "${file_pool}" = true ]; then
-    virsh_ vol-create-as "${POOL}" "${NODE_IMAGE}" "${NODE_IMAGE_GIB}G" --format qcow2 \
-      --backing-vol "${IMAGE_VOLUME}" --backing-vol-format "${IMAGE_FORMAT}" >/dev/null
-  else
-    virsh_ vol-clone --pool "${POOL}" "${IMAGE_VOLUME}" "${NODE_IMAGE}" >/dev/null
-    virsh_ vol-resize --pool "${POOL}" "${NODE_IMAGE}" "${NODE_IMAGE_GIB}G" >/dev/null
-  fi
+  volume_on_image "${NODE_IMAGE}" "${NODE_IMAGE_GIB}"
   release_pool_lock
   mkdir -p "${work}/seed"
   printf '%s' "${USER_DATA}" >"${work}/seed/user-data"
