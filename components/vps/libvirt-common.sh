@@ -152,3 +152,29 @@ prune_images() {
   done <<<"${volumes}"
   release_pool_lock
 }
+
+# A raw volume of the pool holding FILE's bytes.
+upload_volume() { # VOLUME FILE
+  virsh_ vol-create-as "${POOL}" "$1" "$(stat -c %s "$2")" --format raw >/dev/null
+  virsh_ vol-upload --pool "${POOL}" "$1" "$2"
+}
+
+# A NoCloud seed (cloud-init's cidata ISO) at ${work}/seed.iso.
+make_seed_iso() { # USER_DATA META_DATA NETWORK_CONFIG
+  mkdir -p "${work}/seed"
+  printf '%s' "$1" >"${work}/seed/user-data"
+  printf '%s' "$2" >"${work}/seed/meta-data"
+  printf '%s' "$3" >"${work}/seed/network-config"
+  genisoimage -quiet -output "${work}/seed.iso" -volid cidata -joliet -rock \
+    "${work}/seed/user-data" "${work}/seed/meta-data" "${work}/seed/network-config"
+}
+
+# virt-install's --print-xml output (IN) with MARK in the domain's <metadata>, written to OUT:
+# how a domain says who made it.
+mark_domain_xml() { # MARK IN OUT
+  MARK="$1" awk '
+    /^  <\/metadata>$/ && !done { print "    " ENVIRON["MARK"]; done = 1 }
+    /^<\/domain>$/ && !done { print "  <metadata>"; print "    " ENVIRON["MARK"]; print "  </metadata>"; done = 1 }
+    { print }
+    END { if (!done) exit 1 }' "$2" >"$3"
+}

@@ -46,14 +46,8 @@ make_disk() {
 }
 
 make_seed() {
-  mkdir -p "${work}/seed"
-  printf '%s' "${USER_DATA}" >"${work}/seed/user-data"
-  printf '%s' "${META_DATA}" >"${work}/seed/meta-data"
-  printf '%s' "${NETWORK_CONFIG}" >"${work}/seed/network-config"
-  genisoimage -quiet -output "${work}/seed.iso" -volid cidata -joliet -rock \
-    "${work}/seed/user-data" "${work}/seed/meta-data" "${work}/seed/network-config"
-  virsh_ vol-create-as "${POOL}" "${SEED_VOLUME}" "$(stat -c %s "${work}/seed.iso")" --format raw >/dev/null
-  virsh_ vol-upload --pool "${POOL}" "${SEED_VOLUME}" "${work}/seed.iso"
+  make_seed_iso "${USER_DATA}" "${META_DATA}" "${NETWORK_CONFIG}"
+  upload_volume "${SEED_VOLUME}" "${work}/seed.iso"
 }
 
 # --- The domain ---------------------------------------------------------------------------
@@ -75,11 +69,7 @@ define_domain() {
     --disk "vol=${POOL}/${SEED_VOLUME},device=cdrom" \
     "${network}" --graphics none --noautoconsole --print-xml >"${work}/virt-install.xml"
   mark="<oslo-mesh:vm xmlns:oslo-mesh=\"${METADATA_NS}\" stack=\"${STACK}\" node=\"${DOMAIN}\" image=\"${IMAGE_VOLUME}\"/>"
-  MARK="${mark}" awk '
-    /^  <\/metadata>$/ && !done { print "    " ENVIRON["MARK"]; done = 1 }
-    /^<\/domain>$/ && !done { print "  <metadata>"; print "    " ENVIRON["MARK"]; print "  </metadata>"; done = 1 }
-    { print }
-    END { if (!done) exit 1 }' "${work}/virt-install.xml" >"${work}/domain.xml"
+  mark_domain_xml "${mark}" "${work}/virt-install.xml" "${work}/domain.xml"
   say "defining the domain"
   virsh_ define "${work}/domain.xml" >/dev/null
 }

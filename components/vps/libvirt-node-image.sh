@@ -87,11 +87,6 @@ take_hold() {
   fi
 }
 
-upload() { # VOLUME FILE
-  virsh_ vol-create-as "${POOL}" "$1" "$(stat -c %s "$2")" --format raw >/dev/null
-  virsh_ vol-upload --pool "${POOL}" "$1" "$2"
-}
-
 # The image's disk on the base image, under its .partial mark; the builder's seed and a zeroed
 # result disk it writes its verdict to.
 make_volumes() {
@@ -99,15 +94,10 @@ make_volumes() {
   virsh_ vol-create-as "${POOL}" "${partial}" 1 --format raw >/dev/null
   volume_on_image "${NODE_IMAGE}" "${NODE_IMAGE_GIB}"
   release_pool_lock
-  mkdir -p "${work}/seed"
-  printf '%s' "${USER_DATA}" >"${work}/seed/user-data"
-  printf '%s' "${META_DATA}" >"${work}/seed/meta-data"
-  printf '%s' "${NETWORK_CONFIG}" >"${work}/seed/network-config"
-  genisoimage -quiet -output "${work}/seed.iso" -volid cidata -joliet -rock \
-    "${work}/seed/user-data" "${work}/seed/meta-data" "${work}/seed/network-config"
-  upload "${seed_volume}" "${work}/seed.iso"
+  make_seed_iso "${USER_DATA}" "${META_DATA}" "${NETWORK_CONFIG}"
+  upload_volume "${seed_volume}" "${work}/seed.iso"
   head -c 1048576 /dev/zero >"${work}/result"
-  upload "${result_volume}" "${work}/result"
+  upload_volume "${result_volume}" "${work}/result"
 }
 
 # The builder: the image's disk, the seed, the result disk (serial oslo-mesh-result, which the
@@ -123,11 +113,7 @@ start_builder() {
     "--network=${BUILDER_NETWORK}$([ "${BUILDER_NETWORK}" = user ] && echo ",model=virtio")" \
     --graphics none --noautoconsole --print-xml >"${work}/virt-install.xml"
   mark="<oslo-mesh:node-image xmlns:oslo-mesh=\"${METADATA_NS}\" image=\"${NODE_IMAGE}\" base=\"${IMAGE_VOLUME}\"/>"
-  MARK="${mark}" awk '
-    /^  <\/metadata>$/ && !done { print "    " ENVIRON["MARK"]; done = 1 }
-    /^<\/domain>$/ && !done { print "  <metadata>"; print "    " ENVIRON["MARK"]; print "  </metadata>"; done = 1 }
-    { print }
-    END { if (!done) exit 1 }' "${work}/virt-install.xml" >"${work}/domain.xml"
+  mark_domain_xml "${mark}" "${work}/virt-install.xml" "${work}/domain.xml"
   virsh_ define "${work}/domain.xml" >/dev/null
   virsh_ start "${DOMAIN}" >/dev/null
 }
