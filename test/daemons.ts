@@ -26,14 +26,19 @@ function skipRequested(): boolean {
     return v !== undefined && v !== "" && v !== "0";
 }
 
+/** Throws when the real-daemon tests are to be skipped in CI (CI=true): CI runs them. */
+export function refuseSkipInCi(): void {
+    if (skipRequested() && process.env.CI === "true") {
+        throw new Error(`${SKIP_VARIABLE} is for a quick local loop; CI (CI=true) runs the real-daemon tests too. Unset it.`);
+    }
+}
+
 export const mochaHooks = {
     beforeAll(this: Context): void {
         const root = this.test?.parent;
         if (!root) return;
+        refuseSkipInCi();
         const skip = skipRequested();
-        if (skip && process.env.CI === "true") {
-            throw new Error(`${SKIP_VARIABLE} is for a quick local loop; CI (CI=true) runs the real-daemon tests too. Unset it.`);
-        }
         const daemonSuites = root.suites.filter((s) => daemonOf(s.file));
         if (skip && daemonSuites.length) {
             const names = [...new Set(daemonSuites.map((s) => daemonOf(s.file)))].join(", ");

@@ -1,5 +1,6 @@
 // Shared test helpers: stack configs to start from, the plan CLI, and output helpers.
 import { spawn, spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -131,17 +132,77 @@ export interface SharedPlan extends CliResult {
 
 const shared = new Map<string, Promise<SharedPlan>>();
 
+/** Set by test/run.js for one `npm test`: the directory where its mocha workers share plans. */
+export const SHARED_CACHE_VARIABLE = "OSLO_MESH_TEST_CACHE";
+let ownCache: string | undefined;
+function sharedCacheDir(): string {
+    const dir = process.env[SHARED_CACHE_VARIABLE];
+    if (dir) return dir;
+    ownCache ??= fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-test-plans-"));
+    return ownCache;
+}
+
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `npm run plan -- ARGS --out DIR` once per distinct plan for every mocha process of this run
+ * (test/run.js runs the files in two workers): the first process to ask runs it in the background
+ * and leaves the result in the shared directory; the others wait for it. Keyed by what decides the
+ * plan: the compiled program (bin/'s build stamp), the arguments and the stack file's contents.
+ */
+function planOnce(stack: string, args: string[]): Promise<CliResult & { outDir: string }> {
+    const stackFile = path.join(PROJECT_DIR, `Pulumi.${stack}.yaml`);
+    const stamp = fs.readFileSync(path.join(compiledDir(), ".build-stamp"), "utf8");
+    const key = crypto.createHash("sha256").update(JSON.stringify([stamp, args, fs.readFileSync(stackFile, "utf8")])).digest("hex").slice(0, 16);
+    const dir = path.join(sharedCacheDir(), `plan-${stack}-${key}`);
+    const outDir = path.join(dir, "out");
+    const result = path.join(dir, "result.json");
+    const lock = `${dir}.lock`;
+    const read = () => ({ ...(JSON.parse(fs.readFileSync(result, "utf8")) as CliResult), outDir });
+    return (async () => {
+        for (;;) {
+            if (fs.existsSync(result)) return read();
+            try {
+                fs.mkdirSync(lock);
+            } catch (e) {
+                if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+                // Another process plans it; if that process is gone without a result, plan it here.
+                const owner = Number(fs.readFileSync(path.join(lock, "pid"), { encoding: "utf8", flag: "a+" }) || 0);
+                if (owner && !alive(owner) && !fs.existsSync(result)) fs.rmSync(lock, { recursive: true, force: true });
+                await sleep(100);
+                continue;
+            }
+            fs.writeFileSync(path.join(lock, "pid"), String(process.pid));
+            fs.rmSync(dir, { recursive: true, force: true });
+            fs.mkdirSync(dir, { recursive: true });
+            const r = await planInBackground([...args, "--out", outDir]);
+            fs.writeFileSync(`${result}.partial`, JSON.stringify({ status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr }));
+            fs.renameSync(`${result}.partial`, result);
+            return read();
+        }
+    })();
+}
+
 /**
  * The plan of a committed stack as `npm run plan -- --stack S --json --out DIR` prints and writes
- * it: one run per stack for every test that reads it, started in the background when first asked.
+ * it: one run per stack for every test that reads it (in every mocha process of the run), started
+ * in the background when first asked. Its --out directory is shared: read it, never write to it.
  */
 export function sharedPlan(stack: string): Promise<SharedPlan> {
     let p = shared.get(stack);
     if (!p) {
-        const outDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), `oslo-mesh-plan-${stack}-`)), "out");
-        p = planInBackground(["--stack", stack, "--json", "--out", outDir]).then((r) => {
+        p = planOnce(stack, ["--stack", stack, "--json"]).then((r) => {
             if (r.status !== 0) throw new Error(`npm run plan -- --stack ${stack} --json --out failed (${r.status}):\n${r.stderr}`);
-            return { ...r, plan: JSON.parse(r.stdout) as PlanJson, outDir };
+            return { ...r, plan: JSON.parse(r.stdout) as PlanJson };
         });
         p.catch(() => undefined); // reported by the test that awaits it
         shared.set(stack, p);

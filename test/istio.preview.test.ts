@@ -4,15 +4,14 @@
 // NodePort exposure takes none of the workers' DHCP addresses).
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { runPlanCli } from "./harness";
+import { sharedPlan } from "./harness";
 
 describe("istio: the chart's values are known at preview, for every stack", () => {
     for (const stack of ["dev", "staging", "prod"]) {
-        it(`${stack}: the plan (a preview under mocks) hands Helm every value, none unknown`, () => {
-            const out = fs.mkdtempSync(path.join(os.tmpdir(), `oslo-mesh-preview-${stack}-`));
-            const r = runPlanCli(["--stack", stack, "--out", out]);
+        it(`${stack}: the plan (a preview under mocks) hands Helm every value, none unknown`, async () => {
+            // The stack's one `npm run plan -- --stack <s> --json --out DIR`, shared with the other tests that read it.
+            const { outDir: out, ...r } = await sharedPlan(stack);
             assert.strictEqual(r.status, 0, r.stderr);
             assert.doesNotMatch(r.stderr, /Can't preview/);
             // The helm:template invoke happens only with known values; the plan writes what it got.
@@ -21,7 +20,6 @@ describe("istio: the chart's values are known at preview, for every stack", () =
             const text = fs.readFileSync(values, "utf8");
             assert.doesNotMatch(text, /\[unknown\]/);
             assert.match(text, /type: (NodePort|ClusterIP)/);
-            fs.rmSync(out, { recursive: true, force: true });
         });
     }
 });

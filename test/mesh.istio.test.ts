@@ -4,40 +4,28 @@
 // generated from the schema (fast-check), where every one the config accepts must be one
 // Istio accepts, so that a refusal missing from the config fails here.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as fc from "fast-check";
 import * as jsyaml from "js-yaml";
 import { derivedNames } from "../components/mesh/names";
 import { parseStackConfig } from "../stacks/load";
 import { pulumiView } from "../plan/stackFile";
-import { PROJECT_DIR, stackFileConfig } from "./harness";
-import { osloistioWithReference, renderChart, testCacheDir, validateFiles, validateObjects } from "./upstream";
-
-function plan(stack: string, out: string, configFile?: string): { status: number | null; stderr: string } {
-    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(PROJECT_DIR, "plan", "cli.ts"), "--stack", stack, "--out", out, ...(configFile ? ["--config-file", configFile] : [])], {
-        cwd: PROJECT_DIR,
-        encoding: "utf8",
-        // The plan's chart goes to this test's own cache, never the user's.
-        env: { ...process.env, KUBECONFIG: "", XDG_CACHE_HOME: testCacheDir() },
-        maxBuffer: 64 * 2 ** 20,
-    });
-    return { status: r.status, stderr: r.stderr };
-}
+import { sharedPlan, stackFileConfig } from "./harness";
+import { osloistioWithReference, renderChart, validateFiles, validateObjects } from "./upstream";
 
 describe("mesh: every emitted Istio object passes Istio 1.3.3's validation", function () {
     let bin: string;
+    const STACKS = ["dev", "staging", "prod"];
     before(function () {
         bin = osloistioWithReference(this);
+        for (const stack of STACKS) void sharedPlan(stack); // in the background, beside the tests that need none
     });
 
-    for (const stack of ["dev", "staging", "prod"]) {
-        it(`${stack}: the plan's kubernetes/ objects validate, and its helm/istio/chart renders with helm/istio.values.yaml`, () => {
-            const out = fs.mkdtempSync(path.join(os.tmpdir(), `oslo-mesh-plan-${stack}-`));
-            const r = plan(stack, out);
-            assert.strictEqual(r.status, 0, r.stderr);
+    for (const stack of STACKS) {
+        it(`${stack}: the plan's kubernetes/ objects validate, and its helm/istio/chart renders with helm/istio.values.yaml`, async () => {
+            // The stack's one `npm run plan -- --stack <s> --json --out DIR`, shared with the other tests that read it.
+            const { outDir: out } = await sharedPlan(stack);
             const dir = path.join(out, "kubernetes");
             const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
             const v = validateFiles(bin, files);
@@ -51,7 +39,6 @@ describe("mesh: every emitted Istio object passes Istio 1.3.3's validation", fun
             const values = jsyaml.load(fs.readFileSync(path.join(out, "helm", "istio.values.yaml"), "utf8"));
             const rendered = renderChart(bin, chart, values);
             assert.ok(rendered.objects.some((o) => o.kind === "Deployment" && o.metadata.name === "istio-pilot"));
-            fs.rmSync(out, { recursive: true, force: true });
         });
     }
 

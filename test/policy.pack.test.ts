@@ -5,7 +5,7 @@
 // unknowns as Pulumi's markers: sdk/go/common/resource/plugin/analyzer_plugin.go at v3.248.0).
 // Its verdicts must be the in-process ones (`npm run plan -- --policy`): one definition per rule.
 import * as assert from "assert";
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -18,7 +18,7 @@ import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import { RecordedResource, redact } from "../plan/mocks";
 import { evaluatePlan } from "../policy/inProcess";
 import { RULES, UNKNOWN } from "../policy/rules";
-import { PROJECT_DIR } from "./harness";
+import { compiledDir, PROJECT_DIR, runInBackground } from "./harness";
 
 const POLICY_DIR = path.join(PROJECT_DIR, "policy");
 const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // plugin.UnknownStringValue
@@ -29,13 +29,10 @@ interface Dump {
     resources: RecordedResource[];
 }
 
-function dumpPlan(stack: string): Dump {
+/** The plan's resources as the engine hands them to the pack, from the compiled dumper (one plan per process). */
+async function dumpPlan(stack: string): Promise<Dump> {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "policy-plan-")), "plan.json");
-    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(PROJECT_DIR, "test", "policyPlanDump.ts"), stack, out], {
-        cwd: PROJECT_DIR,
-        encoding: "utf8",
-        env: { ...process.env, KUBECONFIG: "" },
-    });
+    const r = await runInBackground(process.execPath, [path.join(compiledDir(), "test", "policyPlanDump.js"), stack, out]);
     assert.strictEqual(r.status, 0, r.stderr);
     return JSON.parse(fs.readFileSync(out, "utf8")) as Dump;
 }
@@ -142,8 +139,12 @@ describe("policy pack: served over gRPC as `pulumi preview --policy-pack policy`
     const dumps = new Map<string, Dump>();
 
     before(async () => {
-        for (const stack of ["dev", "prod"]) dumps.set(stack, dumpPlan(stack));
-        pack = await Pack.start();
+        // The pack starts while the two plans run.
+        const started = Pack.start();
+        started.then((p) => (pack = p)).catch(() => undefined);
+        const stacks = ["dev", "prod"];
+        (await Promise.all(stacks.map(dumpPlan))).forEach((d, i) => dumps.set(stacks[i], d));
+        await started;
     });
     after(() => pack?.stop());
 

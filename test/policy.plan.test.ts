@@ -8,22 +8,27 @@ import * as os from "os";
 import * as path from "path";
 import { PROJECT_DIR, runPlanCli, stackFileConfig, writeStackFile } from "./harness";
 
-/** A copy of the project (node_modules linked) with one file changed, as a pull request would change it. */
+/**
+ * A copy of the compiled project (bin/, node_modules linked) with one file changed, as a pull
+ * request would change it: `change` applies to the file's source and to its compiled code alike.
+ */
 function projectWith(file: string, change: (text: string) => string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-project-"));
-    const skip = new Set(["node_modules", ".git", "bin", "plan-out", "scratch", ".oslo-mesh"]);
+    const skip = new Set(["node_modules", ".git", "plan-out", "scratch", ".oslo-mesh"]);
     fs.cpSync(PROJECT_DIR, dir, { recursive: true, filter: (src) => !skip.has(path.basename(src)) || path.dirname(src) !== PROJECT_DIR });
     fs.symlinkSync(path.join(PROJECT_DIR, "node_modules"), path.join(dir, "node_modules"));
-    const target = path.join(dir, file);
-    const before = fs.readFileSync(target, "utf8");
-    const after = change(before);
-    assert.notStrictEqual(after, before, `the change to ${file} applies`);
-    fs.writeFileSync(target, after);
+    for (const target of [path.join(dir, file), path.join(dir, "bin", file.replace(/\.ts$/, ".js"))]) {
+        const before = fs.readFileSync(target, "utf8");
+        const after = change(before);
+        assert.notStrictEqual(after, before, `the change to ${path.relative(dir, target)} applies`);
+        fs.writeFileSync(target, after);
+    }
     return dir;
 }
 
+/** `npm run plan` in that copy, compiled as `npm run plan` runs it. */
 function planIn(dir: string, args: string[]) {
-    return spawnSync(process.execPath, [path.join(dir, "node_modules", "ts-node", "dist", "bin.js"), "--transpile-only", path.join(dir, "plan", "cli.ts"), ...args], {
+    return spawnSync(process.execPath, [path.join(dir, "bin", "plan", "cli.js"), ...args], {
         cwd: dir,
         encoding: "utf8",
         env: { ...process.env, KUBECONFIG: "" },

@@ -2,7 +2,7 @@
 // markers for secrets and unknowns (as the SDK sent them to the resource monitor), each
 // resource's additionalSecretOutputs, and the stack's outputs. A child process of the pack's
 // test: one plan per process, since Pulumi's runtime is global.
-// usage: ts-node test/policyPlanDump.ts <stack> <out.json> [config-file]
+// usage: node bin/test/policyPlanDump.js <stack> <out.json> [config-file] (compiled by plan/build.js)
 import * as fs from "fs";
 import { runPlan } from "../plan/run";
 

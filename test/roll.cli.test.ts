@@ -8,7 +8,7 @@ import { spawnSync } from "child_process";
 import * as path from "path";
 import { main } from "../roll/cli";
 import { UBUNTU_FOCAL_IMAGE, UBUNTU_FOCAL_SHA256SUMS } from "../stacks/defaults";
-import { parsedConfig, PROJECT_DIR, stackFileConfig } from "./harness";
+import { compiledDir, parsedConfig, stackFileConfig } from "./harness";
 import { RecordedProgram, recordProgram } from "./rollHarness";
 import { Event, healthyCluster, makeRollProject, RollProject } from "./rollProject";
 
@@ -196,7 +196,8 @@ describe("roll: npm run roll", function () {
 
     it("from the command line, it plans the program itself: npm run roll -- --stack prod --dry-run", async () => {
         const p = await project(pinned, fleetChange({ pinFirst: true }));
-        const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin.js"), "--transpile-only", path.join(PROJECT_DIR, "roll", "cli.ts"), "--stack", "prod", "--dry-run"], {
+        // Compiled, as `npm run roll` runs it (plan/build.js --run roll/cli).
+        const r = spawnSync(process.execPath, [path.join(compiledDir(), "roll", "cli.js"), "--stack", "prod", "--dry-run"], {
             cwd: p.dir,
             env: { ...p.env, KUBECONFIG: "" },
             encoding: "utf8",

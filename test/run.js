@@ -1,0 +1,72 @@
+// `npm test` after the build: every test/**/*.test.ts, in two mocha runs.
+//
+//   1. The fast suite: every file that drives no real daemon, in parallel in two mocha worker
+//      processes (the machine has two cores), sharing each plan they read (test/harness.ts
+//      sharedPlan) through a directory made for this run alone.
+//   2. The real-daemon suite (libvirtd, Prometheus, etcd; test/daemons.ts says which files), one
+//      file after the other, as they were written to run: each prints its own duration.
+//
+// Each run's wall time is printed after it. Both always run; the exit code fails when either
+// failed. OSLO_MESH_SKIP_DAEMON_TESTS=1 marks the real-daemon tests pending (a quick local loop);
+// with CI=true it is refused. Arguments are handed to both mocha runs (e.g. --reporter dot).
+// `npx mocha test/<file>.test.ts` still runs one file, in one process.
+//
+// Plain JavaScript run by node, as plan/build.js; test/daemons.ts is loaded through ts-node.
+"use strict";
+const { spawnSync } = require("child_process");
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+
+const PROJECT_DIR = path.resolve(__dirname, "..");
+const MOCHA = path.join(PROJECT_DIR, "node_modules", "mocha", "bin", "mocha.js");
+const JOBS = 2;
+
+require("ts-node/register/transpile-only");
+const { daemonOf, refuseSkipInCi } = require("./daemons.ts");
+/** test/harness.ts: where the workers of one run share plans. */
+const SHARED_CACHE_VARIABLE = "OSLO_MESH_TEST_CACHE";
+
+function testFiles(dir) {
+    const out = [];
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) out.push(...testFiles(p));
+        else if (e.name.endsWith(".test.ts")) out.push(path.relative(PROJECT_DIR, p));
+    }
+    return out.sort();
+}
+
+function mocha(what, args) {
+    const started = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [MOCHA, ...args], { cwd: PROJECT_DIR, stdio: "inherit", env: process.env });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const status = r.status ?? 1;
+    process.stderr.write(`\n${what}: ${seconds.toFixed(1)} s wall${status === 0 ? "" : ` (failed, exit ${r.signal ?? status})`}\n`);
+    return { status, seconds };
+}
+
+function main() {
+    try {
+        refuseSkipInCi();
+    } catch (e) {
+        process.stderr.write(`${e.message}\n`);
+        return 1;
+    }
+    const extra = process.argv.slice(2);
+    const files = testFiles(path.join(PROJECT_DIR, "test"));
+    const daemons = files.filter((f) => daemonOf(f));
+    const fast = files.filter((f) => !daemonOf(f));
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-test-run-"));
+    process.env[SHARED_CACHE_VARIABLE] = cache;
+    try {
+        const a = mocha(`fast suite (${fast.length} files, ${JOBS} workers)`, ["--parallel", "--jobs", String(JOBS), ...extra, ...fast]);
+        const b = mocha(`real-daemon suite (${daemons.length} files, one at a time)`, [...extra, ...daemons]);
+        process.stderr.write(`npm test: fast suite ${a.seconds.toFixed(1)} s, real-daemon suite ${b.seconds.toFixed(1)} s\n`);
+        return a.status || b.status;
+    } finally {
+        fs.rmSync(cache, { recursive: true, force: true });
+    }
+}
+
+process.exitCode = main();
