@@ -91,27 +91,43 @@ export function openssl(args: string[], cwd?: string): string {
     return r.stdout;
 }
 
+/**
+ * Certificates made once per test process and copied where asked: tests that lay out the same
+ * PKI (a CA, a leaf of a CN expiring in so many days) get the same files, made when first asked.
+ */
+let made: string | undefined;
+function once(what: unknown, make: (stem: string) => void): string {
+    made ??= fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-pki-"));
+    const stem = path.join(made, crypto.createHash("sha256").update(JSON.stringify(what)).digest("hex").slice(0, 16));
+    if (!fs.existsSync(`${stem}.crt`)) make(stem);
+    return stem;
+}
+function copyPair(stem: string, to: string): void {
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    for (const ext of [".key", ".crt"]) fs.copyFileSync(`${stem}${ext}`, `${to}${ext}`);
+}
+
 /** A CA (certificate and key) at `dir/name.{crt,key}`, valid ten years as kubeadm makes them. */
 export function makeCa(dir: string, name: string, cn: string): void {
-    fs.mkdirSync(dir, { recursive: true });
-    openssl(["req", "-x509", ...EC_KEY, "-nodes", "-subj", `/CN=${cn}`, "-days", "3650", "-keyout", path.join(dir, `${name}.key`), "-out", path.join(dir, `${name}.crt`)]);
+    const stem = once({ ca: cn }, (s) => openssl(["req", "-x509", ...EC_KEY, "-nodes", "-subj", `/CN=${cn}`, "-days", "3650", "-keyout", `${s}.key`, "-out", `${s}.crt`]));
+    copyPair(stem, path.join(dir, name));
 }
 
 /** A certificate signed by `ca` (paths without extension) that expires `days` (≥ 1) days from now, with the key usages and SANs given. */
 export function makeCert(opts: { ca: string; out: string; cn: string; org?: string; days: number; usage: "server" | "client" | "both"; ips?: string[]; dns?: string[] }): void {
-    fs.mkdirSync(path.dirname(opts.out), { recursive: true });
-    const ext = path.join(os.tmpdir(), `oslo-mesh-ext-${crypto.randomUUID()}.cnf`);
+    const { ca, out, ...what } = opts;
+    const stem = once({ ca: fs.readFileSync(`${ca}.crt`, "utf8"), ...what }, (s) => signedCert(ca, s, what));
+    copyPair(stem, out);
+}
+
+function signedCert(ca: string, out: string, opts: { cn: string; org?: string; days: number; usage: "server" | "client" | "both"; ips?: string[]; dns?: string[] }): void {
+    const ext = `${out}.cnf`;
     const sans = [...(opts.ips ?? []).map((i) => `IP:${i}`), ...(opts.dns ?? []).map((d) => `DNS:${d}`)];
     const eku = { server: "serverAuth", client: "clientAuth", both: "serverAuth,clientAuth" }[opts.usage];
     fs.writeFileSync(ext, [`keyUsage=critical,digitalSignature,keyEncipherment`, `extendedKeyUsage=${eku}`, ...(sans.length ? [`subjectAltName=${sans.join(",")}`] : [])].join("\n") + "\n");
     const subj = `${opts.org ? `/O=${opts.org}` : ""}/CN=${opts.cn}`;
-    try {
-        openssl(["req", "-new", ...EC_KEY, "-nodes", "-subj", subj, "-keyout", `${opts.out}.key`, "-out", `${opts.out}.csr`]);
-        openssl(["x509", "-req", "-in", `${opts.out}.csr`, "-CA", `${opts.ca}.crt`, "-CAkey", `${opts.ca}.key`, "-CAcreateserial", "-extfile", ext, "-days", String(opts.days), "-out", `${opts.out}.crt`]);
-        fs.rmSync(`${opts.out}.csr`);
-    } finally {
-        fs.rmSync(ext, { force: true });
-    }
+    openssl(["req", "-new", ...EC_KEY, "-nodes", "-subj", subj, "-keyout", `${out}.key`, "-out", `${out}.csr`]);
+    openssl(["x509", "-req", "-in", `${out}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-CAserial", `${out}.srl`, "-extfile", ext, "-days", String(opts.days), "-out", `${out}.crt`]);
 }
 
 /** Seconds from now until the certificate at `file` expires. */

@@ -232,7 +232,10 @@ export function workingTreeCommit(): string {
     if (snapshot) return snapshot;
     const index = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-index-")), "index");
     const who = { NAME: "oslo-mesh test", EMAIL: "test@oslo-mesh.invalid" };
-    const env = { ...process.env, GIT_INDEX_FILE: index, GIT_AUTHOR_NAME: who.NAME, GIT_AUTHOR_EMAIL: who.EMAIL, GIT_COMMITTER_NAME: who.NAME, GIT_COMMITTER_EMAIL: who.EMAIL };
+    // A fixed date: the same tree gives the same commit in every mocha process of a run, so that
+    // the tree transpiled for it (plan/baseline.ts, kept per commit) is made once.
+    const date = "2019-10-14T00:00:00Z";
+    const env = { ...process.env, GIT_INDEX_FILE: index, GIT_AUTHOR_NAME: who.NAME, GIT_AUTHOR_EMAIL: who.EMAIL, GIT_COMMITTER_NAME: who.NAME, GIT_COMMITTER_EMAIL: who.EMAIL, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date };
     const git = (args: string[]) => {
         const r = spawnSync("git", args, { cwd: PROJECT_DIR, env, encoding: "utf8" });
         if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);

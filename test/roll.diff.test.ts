@@ -4,10 +4,11 @@
 import * as assert from "assert";
 import { diffPlans, renderDiff } from "../plan/diff";
 import { Plan } from "../plan/run";
-import { runPlanCli, stackFileConfig, writeStackFile } from "./harness";
+import { planInBackground, sharedPlan, stackFileConfig, writeStackFile } from "./harness";
 
-function plan(args: string[]): Plan {
-    const r = runPlanCli(["--stack", "prod", "--json", ...args]);
+/** `npm run plan -- --stack prod --json` with a stack file, in the background. */
+async function plan(configFile: string): Promise<Plan> {
+    const r = await planInBackground(["--stack", "prod", "--json", "--config-file", configFile]);
     if (r.status !== 0) throw new Error(r.stderr);
     return JSON.parse(r.stdout) as Plan;
 }
@@ -17,11 +18,11 @@ describe("roll: the plan diff of an image change on one worker", function () {
     let text: string;
     let changed: string[];
 
-    before(() => {
-        const base = plan([]);
+    before(async () => {
         const raw = stackFileConfig("prod") as Record<string, any>;
         raw["oslo-mesh:nodes"][4].image = { url: "https://cloud-images.ubuntu.com/releases/focal/release-20240821/ubuntu-20.04-server-cloudimg-amd64.img", sha256: "b".repeat(64) };
-        const head = plan(["--config-file", writeStackFile(raw)]);
+        // The committed prod's plan is the one every test shares (npm run plan -- --stack prod --json).
+        const [base, head] = await Promise.all([sharedPlan("prod").then((p) => p.plan as unknown as Plan), plan(writeStackFile(raw))]);
         const d = diffPlans(base, head);
         text = renderDiff(d, "Plan diff for stack prod");
         changed = d.changed.map((c) => c.resource.name).sort();
