@@ -28,7 +28,8 @@ export function lockFileFor(stackFile: string): string {
     return `${stackFile}.canary.lock`;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of this machine with that pid runs. */
+export function alive(pid: number): boolean {
     try {
         process.kill(pid, 0);
         return true;

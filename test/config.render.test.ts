@@ -3,7 +3,7 @@
 // would; user-data is parsed back as YAML; the virt-install options the create script builds are
 // split by virt-install's own parser; script parameters are read back by bash.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -161,17 +161,51 @@ esac; done; exit 0`,
 /** sha256 of the empty file: what the fake curl downloads and the fake virsh hands back. */
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-/** The sub-options virt-install 4.1's own parser (virtinst/cli.py parse_optstr_tuples) reads from each option string. */
-function parseOptions(args: { disk: string[]; network: string[] }): { disk: Array<Array<[string, string]>>; network: Array<Array<[string, string]>> } {
-    const parse = `
+type Options = { disk: Array<Array<[string, string]>>; network: Array<Array<[string, string]>> };
+
+/**
+ * The sub-options virt-install 4.1's own parser (virtinst/cli.py parse_optstr_tuples) reads from
+ * each option string: one python process for the file, asked one JSON line at a time.
+ */
+interface Parser {
+    readonly proc: ChildProcess;
+    /** The callers waiting for an answer, in the order they asked. */
+    readonly waiting: Array<{ resolve: (o: Options) => void; reject: (e: Error) => void }>;
+}
+let parser: Parser | undefined;
+function parseOptions(args: { disk: string[]; network: string[] }): Promise<Options> {
+    if (!parser) {
+        const parse = `
 import json, sys
 sys.path.insert(0, ${JSON.stringify(VIRTINST!.lib)})
 from virtinst.cli import parse_optstr_tuples
-args = json.load(sys.stdin)
-print(json.dumps({k: [parse_optstr_tuples(v) for v in vs] for k, vs in args.items()}))`;
-    const r = spawnSync(VIRTINST!.python, ["-c", parse], { encoding: "utf8", input: JSON.stringify(args) });
-    assert.strictEqual(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout);
+for line in sys.stdin:
+    args = json.loads(line)
+    print(json.dumps({k: [parse_optstr_tuples(v) for v in vs] for k, vs in args.items()}), flush=True)`;
+        const proc = spawn(VIRTINST!.python, ["-c", parse], { stdio: ["pipe", "pipe", "pipe"] });
+        const p: Parser = { proc, waiting: [] };
+        let out = "";
+        let err = "";
+        proc.stdout!.on("data", (d: Buffer) => {
+            out += d;
+            for (let nl = out.indexOf("\n"); nl >= 0; nl = out.indexOf("\n")) {
+                const line = out.slice(0, nl);
+                out = out.slice(nl + 1);
+                p.waiting.shift()?.resolve(JSON.parse(line) as Options);
+            }
+        });
+        proc.stderr!.on("data", (d: Buffer) => (err += d));
+        proc.on("exit", (code) => {
+            for (const w of p.waiting.splice(0)) w.reject(new Error(`virt-install's parser exited ${code}: ${err}`));
+            if (parser === p) parser = undefined;
+        });
+        parser = p;
+    }
+    const p = parser;
+    return new Promise((resolve, reject) => {
+        p.waiting.push({ resolve, reject });
+        p.proc.stdin!.write(`${JSON.stringify(args)}\n`);
+    });
 }
 
 /** The --disk and --network option strings libvirt-create.sh gives virt-install, read off its argv. */
@@ -197,7 +231,7 @@ function virtInstallArgs(node: NodeConfig, hypervisor: HypervisorConfig): { stat
 }
 
 /** The sub-options virt-install reads from each --disk and --network the script gave it. */
-function virtInstallOptions(node: NodeConfig, hypervisor: HypervisorConfig): { disk: Array<Array<[string, string]>>; network: Array<Array<[string, string]>> } {
+function virtInstallOptions(node: NodeConfig, hypervisor: HypervisorConfig): Promise<Options> {
     const got = virtInstallArgs(node, hypervisor);
     assert.strictEqual(got.status, 0, got.stderr);
     return parseOptions({ disk: got.disk, network: got.network });
@@ -210,6 +244,7 @@ describe("hostile values rendered: virt-install options cannot gain sub-options"
             this.skip();
         }
     });
+    after(() => parser?.proc.stdin!.end());
 
     const expected = (node: NodeConfig, h: HypervisorConfig) => ({
         disk: [
@@ -220,33 +255,33 @@ describe("hostile values rendered: virt-install options cannot gain sub-options"
     });
 
     for (const stack of ["dev", "prod"]) {
-        it(`${stack}: exactly the sub-options the script means`, () => {
+        it(`${stack}: exactly the sub-options the script means`, async () => {
             const cfg = parsedConfig(stack, stackFileConfig(stack));
             const [{ node, hypervisor }] = placeNodes(cfg.nodes, cfg.vps.hypervisors);
-            assert.deepStrictEqual(virtInstallOptions(node, hypervisor), expected(node, hypervisor));
+            assert.deepStrictEqual(await virtInstallOptions(node, hypervisor), expected(node, hypervisor));
         });
     }
 
-    it("any pool, bridge and network the grammar admits stays one value (property)", () => {
+    it("any pool, bridge and network the grammar admits stays one value (property)", async () => {
         const cfg = parsedConfig("prod", stackFileConfig("prod"));
         const [{ node, hypervisor }] = placeNodes(cfg.nodes, cfg.vps.hypervisors);
         const pool = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/);
         const bridge = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/);
-        fc.assert(
-            fc.property(pool, bridge, fc.boolean(), (p, b, useBridge) => {
+        await fc.assert(
+            fc.asyncProperty(pool, bridge, fc.boolean(), async (p, b, useBridge) => {
                 assert.ok(libvirtName.safeParse(p).success && interfaceName.safeParse(b).success && libvirtName.safeParse(b).success);
                 const h: HypervisorConfig = useBridge ? { ...hypervisor, pool: p, bridge: b, network: undefined } : { ...hypervisor, pool: p, bridge: undefined, network: b };
-                assert.deepStrictEqual(virtInstallOptions(node, h), expected(node, h));
+                assert.deepStrictEqual(await virtInstallOptions(node, h), expected(node, h));
             }),
             { numRuns: 10 },
         );
     });
 
-    it("the check detects injection: ',mac=' in a bridge is a sub-option to virt-install; the grammar and the script refuse it", () => {
+    it("the check detects injection: ',mac=' in a bridge is a sub-option to virt-install; the grammar and the script refuse it", async () => {
         const cfg = parsedConfig("prod", stackFileConfig("prod"));
         const [{ node, hypervisor }] = placeNodes(cfg.nodes, cfg.vps.hypervisors);
         const hostile = "br0,mac=52:54:00:00:00:01";
-        assert.deepStrictEqual(parseOptions({ disk: [], network: [`bridge=${hostile},model=virtio`] }).network, [[["bridge", "br0"], ["mac", "52:54:00:00:00:01"], ["model", "virtio"]]]);
+        assert.deepStrictEqual((await parseOptions({ disk: [], network: [`bridge=${hostile},model=virtio`] })).network, [[["bridge", "br0"], ["mac", "52:54:00:00:00:01"], ["model", "virtio"]]]);
         assert.strictEqual(interfaceName.safeParse(hostile).success, false);
         assert.strictEqual(libvirtName.safeParse("default,filterref=clean-traffic").success, false);
         // Past the config's grammar, the script itself refuses before calling virt-install.

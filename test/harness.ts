@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { alive } from "../canary/lock";
 import { PROJECT_DIR } from "../plan/project";
 import { committedStackConfig, pulumiView, writeTempStackFile } from "../plan/stackFile";
 import { parseStackConfig } from "../stacks/load";
@@ -140,15 +141,6 @@ function sharedCacheDir(): string {
     if (dir) return dir;
     ownCache ??= fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-test-plans-"));
     return ownCache;
-}
-
-function alive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch (e) {
-        return (e as NodeJS.ErrnoException).code === "EPERM";
-    }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
