@@ -3,8 +3,9 @@
 //   1. The fast suite: every file that drives no real daemon, in parallel in two mocha worker
 //      processes (the machine has two cores), sharing each plan they read (test/harness.ts
 //      sharedPlan) through a directory made for this run alone.
-//   2. The real-daemon suite (libvirtd, Prometheus, etcd; test/daemons.ts says which files), one
-//      file after the other, as they were written to run: each prints its own duration.
+//   2. The real-daemon suite (libvirtd, Prometheus, etcd; test/daemons.ts says which files): one
+//      mocha run per daemon, side by side, each running its files one after the other; every file
+//      prints its own duration. The first run (libvirtd's) prints as it goes, the others when done.
 //
 // Each run's wall time is printed after it. Both always run; the exit code fails when either
 // failed. OSLO_MESH_SKIP_DAEMON_TESTS=1 marks the real-daemon tests pending (a quick local loop);
@@ -13,7 +14,7 @@
 //
 // Plain JavaScript run by node, as plan/build.js; test/daemons.ts is loaded through ts-node.
 "use strict";
-const { spawnSync } = require("child_process");
+const { spawn } = require("child_process");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
@@ -55,16 +56,23 @@ function testFiles(dir) {
     return out.sort();
 }
 
-function mocha(what, args) {
+/** One mocha run; `live` prints as it goes, otherwise its output is held and printed when it ends. */
+function mocha(args, live) {
     const started = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [MOCHA, ...args], { cwd: PROJECT_DIR, stdio: "inherit", env: process.env });
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const status = r.status ?? 1;
-    process.stderr.write(`\n${what}: ${seconds.toFixed(1)} s wall${status === 0 ? "" : ` (failed, exit ${r.signal ?? status})`}\n`);
-    return { status, seconds };
+    const child = spawn(process.execPath, [MOCHA, ...args], { cwd: PROJECT_DIR, stdio: live ? "inherit" : ["ignore", "pipe", "pipe"], env: process.env });
+    const output = [];
+    if (!live) for (const stream of [child.stdout, child.stderr]) stream.on("data", (b) => output.push(b));
+    return new Promise((resolve) => {
+        child.on("close", (code, signal) => {
+            if (!live) process.stdout.write(Buffer.concat(output));
+            resolve({ status: code ?? 1, signal, seconds: Number(process.hrtime.bigint() - started) / 1e9 });
+        });
+    });
 }
 
-function main() {
+const outcome = (r) => (r.status === 0 ? "" : ` (failed, exit ${r.signal ?? r.status})`);
+
+async function main() {
     try {
         refuseSkipInCi();
     } catch (e) {
@@ -73,19 +81,33 @@ function main() {
     }
     const extra = process.argv.slice(2);
     const files = testFiles(path.join(PROJECT_DIR, "test"));
-    const daemons = files.filter((f) => daemonOf(f));
     const rank = (f) => (LONGEST_FIRST.includes(f) ? LONGEST_FIRST.indexOf(f) : LONGEST_FIRST.length);
     const fast = files.filter((f) => !daemonOf(f)).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
+    // The real-daemon files, one mocha run per daemon, the runs side by side: they wait on their
+    // daemons more than they compute, and no two runs share a daemon. Within a run, one file at a time.
+    const byDaemon = new Map();
+    for (const f of files.filter((x) => daemonOf(x))) byDaemon.set(daemonOf(f), [...(byDaemon.get(daemonOf(f)) ?? []), f]);
+    const groups = [...byDaemon.entries()].sort((a, b) => b[1].length - a[1].length);
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-test-run-"));
     process.env[SHARED_CACHE_VARIABLE] = cache;
     try {
-        const a = mocha(`fast suite (${fast.length} files, ${JOBS} workers)`, ["--parallel", "--jobs", String(JOBS), ...extra, ...fast]);
-        const b = mocha(`real-daemon suite (${daemons.length} files, one at a time)`, [...extra, ...daemons]);
-        process.stderr.write(`npm test: fast suite ${a.seconds.toFixed(1)} s, real-daemon suite ${b.seconds.toFixed(1)} s\n`);
-        return a.status || b.status;
+        const a = await mocha(["--parallel", "--jobs", String(JOBS), ...extra, ...fast], true);
+        process.stderr.write(`\nfast suite (${fast.length} files, ${JOBS} workers): ${a.seconds.toFixed(1)} s wall${outcome(a)}\n\n`);
+        const started = process.hrtime.bigint();
+        const runs = await Promise.all(
+            groups.map(([daemon, group], i) =>
+                mocha([...extra, ...group], i === 0).then((r) => {
+                    process.stderr.write(`\nreal ${daemon} (${group.map((f) => path.basename(f)).join(", ")}): ${r.seconds.toFixed(1)} s wall${outcome(r)}\n\n`);
+                    return r;
+                }),
+            ),
+        );
+        const daemons = Number(process.hrtime.bigint() - started) / 1e9;
+        process.stderr.write(`npm test: fast suite ${a.seconds.toFixed(1)} s, real-daemon suite ${daemons.toFixed(1)} s (${groups.map(([d]) => d).join(", ")} side by side)\n`);
+        return [a, ...runs].find((r) => r.status !== 0)?.status ?? 0;
     } finally {
         fs.rmSync(cache, { recursive: true, force: true });
     }
 }
 
-process.exitCode = main();
+main().then((code) => (process.exitCode = code));
