@@ -3,7 +3,8 @@
 // every `npm test`; each such file prints how long it took. For a quick local loop,
 // OSLO_MESH_SKIP_DAEMON_TESTS=1 skips them (reported as pending, with the reason); in CI
 // (CI=true) that variable is an error.
-// A mocha root-hook plugin, loaded by .mocharc.yml.
+// A mocha root-hook plugin, loaded by .mocharc.yml; test/run.js (npm test) also reads daemonOf to
+// run these files apart from the fast suite, one mocha run per daemon.
 import * as path from "path";
 import type { Context, Suite } from "mocha";
 
