@@ -11,6 +11,7 @@
 // Exits 1 when a target is missed; the figures themselves are never a target.
 import "../plan/stackTraces";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { PROJECT_DIR } from "../plan/project";
 import { Plan } from "../plan/run";
@@ -48,9 +49,16 @@ function timeProcess(args: string[]): number {
     return ms;
 }
 
-/** The prod plan as `npm run plan` runs it (the staleness check, then the compiled CLI), against the floor; alternating. */
+/** `npm run plan`'s command without npm: package.json's script, its `node` this Node.js, its files in the project. */
+export function planCommand(scripts: Readonly<Record<string, string>> = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")).scripts): string[] {
+    const [node, ...args] = scripts.plan.trim().split(/\s+/);
+    if (node !== "node") throw new Error(`package.json's plan script starts with ${node}, not node: the bench times it without npm`);
+    return args.map((a) => (a.endsWith(".js") ? path.join(PROJECT_DIR, a) : a));
+}
+
+/** The prod plan as `npm run plan` runs it (its Node.js flags, the staleness check, then the compiled CLI), against the floor; alternating. */
 function measureFloor(runs: number): Floor {
-    const plan = [path.join(PROJECT_DIR, "plan", "build.js"), "--run", "plan/cli", "--stack", "prod", "--json"];
+    const plan = [...planCommand(), "--stack", "prod", "--json"];
     const floor = ["-e", FLOOR_SCRIPT];
     timeProcess(floor); // warm the file cache for both
     timeProcess(plan);

@@ -4,18 +4,18 @@
 // past a refusal, with --skip-preview too. It registers as
 // `pulumi-nodejs:dynamic/rollout:RolloutGate` (the SDK prefixes dynamic types), named `rollout-gate`.
 import * as pulumi from "@pulumi/pulumi";
-import { gateProvider } from "../components/shared/previewGate";
+import { GateSpec, PreviewGate } from "../components/shared/previewGate";
 import { KvmVps } from "../components/vps";
-import { RolloutGateInputs, rolloutVerdict, waveFromEnv } from "./rules";
+import { RolloutGateInputs, waveFromEnv } from "./rules";
 
 export const ROLLOUT_GATE_NAME = "rollout-gate";
 export const ROLLOUT_GATE_TYPE = "pulumi-nodejs:dynamic/rollout:RolloutGate";
 
-export const rolloutGateProvider = gateProvider<RolloutGateInputs>(rolloutVerdict, "rollout");
+const ROLLOUT_GATE: GateSpec = { decisionModule: require.resolve("./rules"), decide: "rolloutVerdict", id: "rollout" };
 
-export class RolloutGate extends pulumi.dynamic.Resource {
+export class RolloutGate extends PreviewGate {
     constructor(name: string, args: RolloutGateInputs, opts?: pulumi.CustomResourceOptions) {
-        super(rolloutGateProvider, name, { ...args }, opts, "rollout", "RolloutGate");
+        super("rollout", "RolloutGate", ROLLOUT_GATE, name, { ...args }, opts);
     }
 }
 

@@ -10,7 +10,7 @@
 // `npm run roll` applies a bigger change wave by wave; it names the nodes of the wave it applies
 // in OSLO_MESH_ROLL_WAVE, and the gate then records only those nodes as replaced.
 //
-// Serialized into the state with the gate's provider: plain functions of their arguments only.
+// Imports nothing: it travels in the Pulumi state with the gate's provider (components/shared/previewGate.ts).
 
 export type Role = "control-plane" | "worker";
 

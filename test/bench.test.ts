@@ -8,6 +8,7 @@ import * as durations from "../bench/durations";
 import { generatedConfig } from "../bench/generate";
 import { FLOOR_RATIO_TARGET, floorOf, LINEARITY_TARGET, slopesOf } from "../bench/ratios";
 import { byHandSeconds, ModelNode, schedule, unneededNodeWaits } from "../bench/model";
+import { planCommand } from "../bench/cli";
 import { configuredParallel, defaultParallel } from "../bench/up";
 import { PlanResource } from "../plan/run";
 import { PROJECT_DIR, problemsOf } from "./harness";
@@ -184,6 +185,14 @@ describe("bench: targets are ratios of one run", () => {
         assert.deepStrictEqual(f, { planMs: 950, floorMs: 620, ratio: 1.532, runs: 5 });
         assert.ok(f.ratio <= FLOOR_RATIO_TARGET);
         assert.throws(() => floorOf([1, 2, 3], [1, 2, 3]), /at least 5/);
+    });
+
+    it("the plan side of the floor is npm run plan's own command (package.json's script, its Node.js flags with it), without npm", () => {
+        const scripts = JSON.parse(fs.readFileSync(path.join(PROJECT_DIR, "package.json"), "utf8")).scripts;
+        const words = scripts.plan.split(/\s+/);
+        assert.deepStrictEqual(planCommand(), words.slice(1).map((w: string) => (w === "plan/build.js" ? path.join(PROJECT_DIR, "plan", "build.js") : w)));
+        assert.deepStrictEqual(planCommand({ plan: "node --max-semi-space-size=8 plan/build.js --run plan/cli" }), ["--max-semi-space-size=8", path.join(PROJECT_DIR, "plan", "build.js"), "--run", "plan/cli"]);
+        assert.throws(() => planCommand({ plan: "ts-node plan/cli.ts" }), /starts with ts-node, not node/);
     });
 
     it("slopes per node and per canary, linear only when the cost of a node does not grow with the stack", () => {

@@ -1,7 +1,7 @@
 // Day 2 under Pulumi's mocks: the upgrade's dependency graph for 3 control planes and 3
 // workers (kubeadm's order, one control plane at a time, bounded worker batches), the version
 // gate, and the day-2 jobs on every control plane. Dynamic providers do not run under mocks:
-// the gate's check is tested directly, and through the provider text Pulumi serialized.
+// the gate's check is tested directly, and through the provider text the gate ships in the state.
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { KubeadmCluster, nodeCidrs } from "../components/kubernetes";
@@ -11,6 +11,7 @@ import { createNodes } from "../components/vps";
 import { waitsFor } from "../plan/graph";
 import { MockRecorder, RecordedResource, settled, startMockRuntime } from "../plan/mocks";
 import { machineOf } from "../roll/machine";
+import { loadProvider } from "./dynamicHost";
 import { parsedConfig, stackFileConfig, valueOf } from "./harness";
 
 const RANDOM: Record<string, string> = { "prod-token-id": "abc123", "prod-token-secret": "0123456789abcdef", "prod-certificate-key": "f".repeat(64) };
@@ -132,14 +133,11 @@ describe("day2: upgrade order, version gate and jobs under mocks (3 control plan
         assert.deepStrictEqual(Object.keys(keys).sort(), CPS);
     });
 
-    it("the gate registers its version, and the provider Pulumi serialized refuses a skipped minor by the config key", async () => {
+    it("the gate registers its version, and the provider it ships in the state refuses a skipped minor by the config key", async () => {
         const gate = recorder.byType("pulumi-nodejs:dynamic/kubernetes:VersionGate");
         assert.strictEqual(gate.length, 1);
         assert.strictEqual(gate[0].inputs.version, "1.15.12");
-        const text = String(gate[0].inputs.__provider);
-        const mod = { exports: {} as Record<string, unknown> };
-        new Function("exports", "require", "module", "__filename", "__dirname", text)(mod.exports, require, mod, "provider.js", ".");
-        const provider = (mod.exports.handler as () => { check: typeof checkVersionGate })();
+        const provider = loadProvider(gate[0].inputs.__provider);
         const refused = await provider.check({ version: "1.13.5" }, { version: "1.15.12" });
         assert.match(refused.failures![0].reason, /^oslo-mesh:kubernetes\.version: 1\.13\.5 → 1\.15\.12 skips a minor version/);
         assert.deepStrictEqual((await provider.check({ version: "1.14.10" }, { version: "1.15.12" })).failures, undefined);

@@ -94,11 +94,13 @@ function canaryUp(stack: string, targets: string[]): void {
     process.stdout.write(`Updating (${stack})\n\nResources:\n    ~ ${updated} updated\n    ${targets.length - updated} unchanged\n\nDuration: 1s\n`);
 }
 
-/** The provider Pulumi serialized into a dynamic resource's `__provider`, evaluated as the dynamic provider host does. */
+/**
+ * The provider a dynamic resource's `__provider` holds, loaded as Pulumi's dynamic provider host
+ * loads it (sdk/nodejs/cmd/dynamic-provider/index.ts at v3.248.0: require-from-string, then handler()).
+ */
 function dynamicProvider(text: string): { check?: (olds: unknown, news: unknown) => Promise<{ inputs?: Record<string, unknown>; failures?: Array<{ property: string; reason: string }> }> } {
-    const mod = { exports: {} as Record<string, unknown> };
-    new Function("exports", "require", "module", "__filename", "__dirname", text)(mod.exports, require, mod, "provider.js", ".");
-    return (mod.exports.handler as () => ReturnType<typeof dynamicProvider>)();
+    const requireFromString = require("require-from-string") as (code: string) => { handler(): ReturnType<typeof dynamicProvider> };
+    return requireFromString(text).handler();
 }
 
 async function engineUp(stack: string, targets: string[]): Promise<void> {

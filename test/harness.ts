@@ -1,5 +1,5 @@
 // Shared test helpers: stack configs to start from, the plan CLI, and output helpers.
-import { spawn, spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -75,6 +75,26 @@ export function runPlanCli(args: string[], env: NodeJS.ProcessEnv = {}, timeout?
 const SLOTS = 2;
 let running = 0;
 const waiting: Array<() => void> = [];
+
+/**
+ * Starts one of Pulumi's plugin entry points (a Node.js script that serves gRPC on loopback and
+ * prints its port first, as the engine expects) and returns the process and its address. No
+ * engine listens at the address it is given; these plugins only log to it.
+ */
+export async function startPlugin(script: string, args: string[], cwd: string): Promise<{ proc: ChildProcess; address: string }> {
+    const proc = spawn(process.execPath, [script, "127.0.0.1:1", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    proc.stderr!.on("data", (d) => (stderr += d));
+    const port = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        proc.stdout!.on("data", (d) => {
+            out += d;
+            if (out.includes("\n")) resolve(out.split("\n")[0].trim());
+        });
+        proc.on("exit", (code) => reject(new Error(`${path.basename(script)} exited with ${code}: ${stderr}`)));
+    });
+    return { proc, address: `127.0.0.1:${port}` };
+}
 
 /** Runs a command in the background (at most two at once) and collects its output. */
 export function runInBackground(command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {

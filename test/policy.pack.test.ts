@@ -5,7 +5,7 @@
 // unknowns as Pulumi's markers: sdk/go/common/resource/plugin/analyzer_plugin.go at v3.248.0).
 // Its verdicts must be the in-process ones (`npm run plan -- --policy`): one definition per rule.
 import * as assert from "assert";
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -18,7 +18,7 @@ import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import { RecordedResource, redact } from "../plan/mocks";
 import { evaluatePlan } from "../policy/inProcess";
 import { RULES, UNKNOWN } from "../policy/rules";
-import { compiledDir, PROJECT_DIR, runInBackground } from "./harness";
+import { compiledDir, PROJECT_DIR, runInBackground, startPlugin } from "./harness";
 
 const POLICY_DIR = path.join(PROJECT_DIR, "policy");
 const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"; // plugin.UnknownStringValue
@@ -58,18 +58,8 @@ class Pack {
      */
     static async start(): Promise<Pack> {
         const runner = path.join(PROJECT_DIR, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack");
-        const proc = spawn(process.execPath, [runner, "127.0.0.1:1", "."], { cwd: POLICY_DIR, stdio: ["ignore", "pipe", "pipe"] });
-        let stderr = "";
-        proc.stderr!.on("data", (d) => (stderr += d));
-        const port = await new Promise<string>((resolve, reject) => {
-            let out = "";
-            proc.stdout!.on("data", (d) => {
-                out += d;
-                if (out.includes("\n")) resolve(out.split("\n")[0].trim());
-            });
-            proc.on("exit", (code) => reject(new Error(`the pack exited with ${code}: ${stderr}`)));
-        });
-        return new Pack(proc, new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure()));
+        const { proc, address } = await startPlugin(runner, ["."], POLICY_DIR);
+        return new Pack(proc, new AnalyzerClient(address, grpc.credentials.createInsecure()));
     }
 
     stop(): void {

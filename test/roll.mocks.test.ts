@@ -4,10 +4,11 @@
 // reset and forgotten (the removal scripts, in kubeadm's order), its VM replaced, the new one
 // prepared, firewalled, admitted, joined and registered, and nothing on any other node.
 import * as assert from "assert";
-import { ROLLOUT_GATE_TYPE, rolloutGateProvider } from "../roll/gate";
+import { ROLLOUT_GATE_TYPE } from "../roll/gate";
 import { StackConfig } from "../stacks/schema";
+import { loadProvider } from "./dynamicHost";
 import { parsedConfig, stackFileConfig } from "./harness";
-import { EngineResource, simulateUpdate, Step } from "./rollEngine";
+import { simulateUpdate, Step } from "./rollEngine";
 import { RecordedProgram, recordProgram } from "./rollHarness";
 
 const STEPS = ["prepare", "firewall", "admit", "join", "registered", "upgrade"] as const;
@@ -21,13 +22,6 @@ function prodWith(edit: (config: Record<string, any>) => void): StackConfig {
     const raw = stackFileConfig("prod") as Record<string, any>;
     edit(raw);
     return parsedConfig("prod", raw);
-}
-
-/** Evaluates the serialized provider Pulumi stores with the gate, as the dynamic provider host does. */
-function serializedProvider(gate: EngineResource): typeof rolloutGateProvider {
-    const mod = { exports: {} as Record<string, unknown> };
-    new Function("exports", "require", "module", "__filename", "__dirname", String(gate.inputs.__provider))(mod.exports, require, mod, "provider.js", ".");
-    return (mod.exports.handler as () => typeof rolloutGateProvider)();
 }
 
 const gateInputs = (p: RecordedProgram) => {
@@ -129,7 +123,7 @@ describe("roll: a node's chain follows its VM (under mocks)", function () {
         const { steps } = simulateUpdate(current.engine, afterImage.engine);
         const replaced = new Set(steps.filter((s) => s.op === "create-replacement").map((s) => name(s.urn).replace(/-(vm|prepare|firewall|admit|join|registered|upgrade|etcd-snapshots|certificate-renewal)$/, "")));
         assert.deepStrictEqual([...replaced].sort(), prod.nodes.map((n) => n.name).sort());
-        const provider = serializedProvider(current.engine.find((r) => r.type === ROLLOUT_GATE_TYPE)!);
+        const provider = loadProvider(current.engine.find((r) => r.type === ROLLOUT_GATE_TYPE)!.inputs.__provider);
         const refused = await provider.check!(gateInputs(current), gateInputs(afterImage));
         const reasons = (refused.failures ?? []).map((f) => f.reason);
         assert.ok(reasons.some((r) => /prod-cp-1, the first control plane/.test(r)), reasons.join("\n"));

@@ -4,40 +4,29 @@
 // the inputs stored in the state as `olds`, so a skipped minor or a downgrade fails the preview
 // with a message naming oslo-mesh:kubernetes.version before any resource is touched. Every
 // upgrade step depends on the gate, so with `--skip-preview` too nothing runs past a refusal.
-// Dynamic resources register as `pulumi-nodejs:dynamic/<module>:<Type>` (the SDK prefixes the
-// type token), here `pulumi-nodejs:dynamic/kubernetes:VersionGate`.
+// Dynamic resources register as `pulumi-nodejs:dynamic/<module>:<Type>`, here
+// `pulumi-nodejs:dynamic/kubernetes:VersionGate`; the provider decides with versions.ts.
 import * as pulumi from "@pulumi/pulumi";
-import { gateProvider, GateVerdict } from "../../shared/previewGate";
-import { versionTransitionProblem } from "./versions";
+import { gateProvider, GateSpec, PreviewGate } from "../../shared/previewGate";
+import { VersionGateInputs, versionVerdict } from "./versions";
 
-export const VERSION_CONFIG_KEY = "oslo-mesh:kubernetes.version";
+export { VERSION_CONFIG_KEY, VersionGateInputs } from "./versions";
 
-export interface VersionGateInputs {
-    /** The Kubernetes version the stack asks for. */
-    readonly version: string;
-}
-
-/** What the gate lets through: a first install, the same version, a patch or the next minor. */
-function versionVerdict(olds: Partial<VersionGateInputs> | undefined, news: VersionGateInputs): GateVerdict<VersionGateInputs> {
-    const problem = versionTransitionProblem(olds?.version, news.version);
-    return { inputs: news, problems: problem ? [`${VERSION_CONFIG_KEY}: ${problem}`] : [] };
-}
-
-export const versionGateProvider = gateProvider<VersionGateInputs>(versionVerdict, "kubernetes-version", "version");
+const VERSION_GATE: GateSpec = { decisionModule: require.resolve("./versions"), decide: "versionVerdict", id: "kubernetes-version", property: "version" };
 
 /**
  * Internal. Exported for testing: the provider's check, as the engine calls it (olds: the
  * inputs in the state, or {} on first create; news: this run's inputs).
  */
 export async function checkVersionGate(olds: Partial<VersionGateInputs> | undefined, news: VersionGateInputs): Promise<pulumi.dynamic.CheckResult> {
-    return versionGateProvider.check!(olds ?? {}, news);
+    return gateProvider(versionVerdict, VERSION_GATE.id, VERSION_GATE.property).check(olds ?? {}, news);
 }
 
-export class VersionGate extends pulumi.dynamic.Resource {
+export class VersionGate extends PreviewGate {
     /** The version the cluster was last converged to. */
     declare readonly version: pulumi.Output<string>;
 
     constructor(name: string, args: { version: pulumi.Input<string> }, opts?: pulumi.CustomResourceOptions) {
-        super(versionGateProvider, name, { version: args.version }, opts, "kubernetes", "VersionGate");
+        super("kubernetes", "VersionGate", VERSION_GATE, name, { version: args.version }, opts);
     }
 }

@@ -1,6 +1,6 @@
 // What each supported Kubernetes minor needs from day-2 operations, from kubeadm itself.
-// Self-contained (no imports): the version gate's provider is serialized into the Pulumi
-// state and runs in the engine's dynamic-provider host.
+// Imports nothing: it travels in the Pulumi state with the version gate's provider
+// (components/shared/previewGate.ts) and runs in the engine's dynamic provider host.
 
 /**
  * The etcd kubeadm runs per Kubernetes minor: `SupportedEtcdVersion` in
@@ -53,6 +53,20 @@ export function versionTransitionProblem(deployed: string | undefined, wanted: s
         return `${deployed} → ${wanted} skips a minor version; kubeadm upgrades one minor at a time: set ${from.major}.${from.minor + 1}.x first, run pulumi up, then ${wanted}`;
     }
     return undefined;
+}
+
+export const VERSION_CONFIG_KEY = "oslo-mesh:kubernetes.version";
+
+/** The version gate's inputs. */
+export interface VersionGateInputs {
+    /** The Kubernetes version the stack asks for. */
+    readonly version: string;
+}
+
+/** The version gate's decision: a first install, the same version, a patch or the next minor go through. */
+export function versionVerdict(olds: Partial<VersionGateInputs> | undefined, news: VersionGateInputs): { inputs: VersionGateInputs; problems: string[] } {
+    const problem = versionTransitionProblem(olds?.version, news.version);
+    return { inputs: news, problems: problem ? [`${VERSION_CONFIG_KEY}: ${problem}`] : [] };
 }
 
 /** The kubeadm commands that upgrade a node to `target`, per the upgrade guide of its minor. */
