@@ -299,3 +299,35 @@ function listFiles(dir: string, rel = ""): string[] {
         .flatMap((e) => (e.isDirectory() ? listFiles(dir, path.join(rel, e.name)) : [path.join(rel, e.name)]))
         .sort();
 }
+
+describe("plan: TypeScript is not loaded unless used (plan/lazyTypescript.ts)", function () {
+    this.timeout(120_000);
+    // A child Node.js process each: the stand-in only works before @pulumi/pulumi is first loaded.
+    const node = (script: string) => {
+        const r = spawnSync(process.execPath, ["-e", script], { cwd: PROJECT_DIR, encoding: "utf8", env: { ...process.env, KUBECONFIG: "" } });
+        assert.strictEqual(r.status, 0, r.stderr);
+        return JSON.parse(r.stdout.trim().split("\n").pop()!);
+    };
+    const loaded = `Object.keys(require.cache).some((f) => f.endsWith("/typescript/lib/typescript.js"))`;
+    // A closure the serializer can only handle by parsing it with TypeScript: a class with super.
+    const serialize = `class A { f() { return 1; } } class B extends A { f() { return super.f() + 1; } } const b = new B();
+        require("@pulumi/pulumi").runtime.serializeFunction(() => b.f()).then((sf) => console.log(JSON.stringify({ text: sf.text, ts: ${loaded} })));`;
+
+    it("a whole plan of the dev stack runs without loading TypeScript", () => {
+        const cli = path.join(compiledDir(), "plan", "cli.js");
+        const r = node(`process.stdout.write = () => true;
+            process.on("exit", () => require("fs").writeSync(1, JSON.stringify({ ts: ${loaded}, code: process.exitCode ?? 0 }) + "\\n"));
+            require(${JSON.stringify(cli)}).main(["--stack", "dev", "--json"]);`);
+        assert.deepStrictEqual(r, { ts: false, code: 0 });
+    });
+
+    it("a closure serialized after the stand-in still gets the real TypeScript, and the same text as without it", () => {
+        const lazy = path.join(compiledDir(), "plan", "lazyTypescript.js");
+        const withStandIn = node(`require(${JSON.stringify(lazy)}); const before = ${loaded}; ${serialize.replace("console.log(JSON.stringify({", "console.log(JSON.stringify({ before,")}`);
+        const without = node(serialize);
+        assert.strictEqual(withStandIn.before, false, "loading @pulumi/pulumi after the stand-in loads no TypeScript");
+        assert.strictEqual(withStandIn.ts, true);
+        assert.strictEqual(withStandIn.text, without.text);
+        assert.match(without.text, /super/);
+    });
+});
