@@ -53,7 +53,3 @@ if (shim !== undefined && cache[shim] === undefined) {
     cache[file] = standIn;
 }
 
-/** Whether TypeScript has been loaded in this process (the tests ask). */
-export function typescriptLoaded(): boolean {
-    return Object.keys(require.cache).some((f) => /[\\/]node_modules[\\/]typescript[\\/]lib[\\/]typescript\.js$/.test(f));
-}
