@@ -1,6 +1,6 @@
 // One evaluation of the program, in a process of its own (Pulumi's runtime is global):
 // prints {"evaluationMs", "evaluationCpuMs", "plan"} as JSON. Used by bench/cli.ts, compiled.
-import "../plan/lazyTypescript"; // first: @pulumi/pulumi would load TypeScript, which the plan does not use
+import "../plan/lazySdk"; // first: @pulumi/pulumi would load modules the plan does not use (TypeScript, npm, the Automation API)
 import "../plan/stackTraces"; // first: the plan's own stack-trace setting
 import { runPlan } from "../plan/run";
 

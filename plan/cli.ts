@@ -3,7 +3,7 @@
 // machines without the Pulumi CLI or credentials. Exit 1 with every problem on stderr
 // when the configuration is broken; stdout stays empty then. Standard output carries only
 // the plan (tree, JSON or diff); every log line goes to standard error.
-import "./lazyTypescript"; // first: @pulumi/pulumi would load TypeScript, which the plan does not use
+import "./lazySdk"; // first: @pulumi/pulumi would load modules the plan does not use (TypeScript, npm, the Automation API)
 import { debugging } from "./stackTraces"; // first: it sets how much of a stack trace is captured
 import * as crypto from "crypto";
 import { CliArgs, HELP, parseArgs, USAGE } from "./args";

@@ -10,7 +10,7 @@
 // or the cluster was not healthy in time (the next wave did not start); 2 bad usage or
 // configuration, or a roll that must not go ahead (the first control plane, etcd's quorum);
 // 4 another run holds the stack's lock.
-import "../plan/lazyTypescript"; // first: @pulumi/pulumi would load TypeScript, which the plan does not use
+import "../plan/lazySdk"; // first: @pulumi/pulumi would load modules the plan does not use (TypeScript, npm, the Automation API)
 import * as fs from "fs";
 import { parseArgs as parseCommandLine } from "util";
 import { durationMs } from "../components/istio/validate";

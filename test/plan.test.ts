@@ -300,34 +300,64 @@ function listFiles(dir: string, rel = ""): string[] {
         .sort();
 }
 
-describe("plan: TypeScript is not loaded unless used (plan/lazyTypescript.ts)", function () {
+describe("plan: the SDK modules the plan does not use are not loaded (plan/lazySdk.ts)", function () {
     this.timeout(120_000);
-    // A child Node.js process each: the stand-in only works before @pulumi/pulumi is first loaded.
-    const node = (script: string) => {
-        const r = spawnSync(process.execPath, ["-e", script], { cwd: PROJECT_DIR, encoding: "utf8", env: { ...process.env, KUBECONFIG: "" } });
+    // A child Node.js process each: the stand-ins only work before @pulumi/pulumi is first loaded.
+    const node = (script: string, cwd = PROJECT_DIR) => {
+        const r = spawnSync(process.execPath, ["-e", script], { cwd, encoding: "utf8", env: { ...process.env, KUBECONFIG: "" } });
         assert.strictEqual(r.status, 0, r.stderr);
         return JSON.parse(r.stdout.trim().split("\n").pop()!);
     };
-    const loaded = `Object.keys(require.cache).some((f) => f.endsWith("/typescript/lib/typescript.js"))`;
+    const lazy = JSON.stringify(path.join(compiledDir(), "plan", "lazySdk.js"));
+    const sdk = JSON.stringify(require.resolve("@pulumi/pulumi"));
+    /** Which of the deferred modules' code is loaded (the stand-ins themselves are not their code). */
+    const loaded = `(() => { const files = Object.keys(require.cache);
+        return { typescript: files.some((f) => f.endsWith("/typescript/lib/typescript.js")), arborist: files.some((f) => f.includes("/@npmcli/arborist/")),
+                 automation: files.some((f) => f.endsWith("/@pulumi/pulumi/automation/cmd.js")) }; })()`;
+    const none = { typescript: false, arborist: false, automation: false };
     // A closure the serializer can only handle by parsing it with TypeScript: a class with super.
     const serialize = `class A { f() { return 1; } } class B extends A { f() { return super.f() + 1; } } const b = new B();
-        require("@pulumi/pulumi").runtime.serializeFunction(() => b.f()).then((sf) => console.log(JSON.stringify({ text: sf.text, ts: ${loaded} })));`;
+        require(${sdk}).runtime.serializeFunction(() => b.f()).then((sf) => console.log(JSON.stringify({ text: sf.text, after: ${loaded} })));`;
 
-    it("a whole plan of the dev stack runs without loading TypeScript", () => {
+    it("a whole plan of the dev stack runs without TypeScript, npm's arborist or the Automation API", () => {
         const cli = path.join(compiledDir(), "plan", "cli.js");
         const r = node(`process.stdout.write = () => true;
-            process.on("exit", () => require("fs").writeSync(1, JSON.stringify({ ts: ${loaded}, code: process.exitCode ?? 0 }) + "\\n"));
+            process.on("exit", () => require("fs").writeSync(1, JSON.stringify({ loaded: ${loaded}, code: process.exitCode ?? 0 }) + "\\n"));
             require(${JSON.stringify(cli)}).main(["--stack", "dev", "--json"]);`);
-        assert.deepStrictEqual(r, { ts: false, code: 0 });
+        assert.deepStrictEqual(r, { loaded: none, code: 0 });
     });
 
-    it("a closure serialized after the stand-in still gets the real TypeScript, and the same text as without it", () => {
-        const lazy = path.join(compiledDir(), "plan", "lazyTypescript.js");
-        const withStandIn = node(`require(${JSON.stringify(lazy)}); const before = ${loaded}; ${serialize.replace("console.log(JSON.stringify({", "console.log(JSON.stringify({ before,")}`);
+    it("a closure serialized after the stand-ins still gets the real TypeScript, and the same text as without them", () => {
+        const withStandIn = node(`require(${lazy}); require(${sdk}); const before = ${loaded}; ${serialize.replace("console.log(JSON.stringify({", "console.log(JSON.stringify({ before,")}`);
         const without = node(serialize);
-        assert.strictEqual(withStandIn.before, false, "loading @pulumi/pulumi after the stand-in loads no TypeScript");
-        assert.strictEqual(withStandIn.ts, true);
+        assert.deepStrictEqual(withStandIn.before, none, "loading @pulumi/pulumi after the stand-ins loads none of them");
+        assert.strictEqual(withStandIn.after.typescript, true);
         assert.strictEqual(withStandIn.text, without.text);
         assert.match(without.text, /super/);
+    });
+
+    it("computeCodePaths and the Automation API answer after the stand-ins as without them", () => {
+        // A program directory of its own, with one file to include: computeCodePaths walks the
+        // dependencies in its package.json (none here) and adds the paths it is given.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-codepaths-"));
+        fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "codepaths", dependencies: {} }));
+        fs.writeFileSync(path.join(dir, "handler.js"), "exports.handler = () => 1;\n");
+        const probe = `const pulumi = require(${sdk});
+            pulumi.runtime.computeCodePaths({ extraIncludePaths: ["handler.js"] }).then((paths) => console.log(JSON.stringify({
+                paths: [...paths].map(([p, a]) => [p, a.constructor.name]),
+                stackName: pulumi.automation.fullyQualifiedStackName("oslo", "oslo-mesh", "prod"),
+                automation: Object.keys(pulumi.automation).sort(),
+                after: ${loaded} })));`;
+        try {
+            const withStandIns = node(`require(${lazy}); ${probe}`, dir);
+            const without = node(probe, dir);
+            assert.deepStrictEqual(withStandIns.paths, [["handler.js", "FileAsset"]]);
+            assert.strictEqual(withStandIns.stackName, "oslo/oslo-mesh/prod");
+            assert.ok(withStandIns.automation.includes("LocalWorkspace"), withStandIns.automation.join(", "));
+            assert.deepStrictEqual({ ...withStandIns, after: undefined }, { ...without, after: undefined });
+            assert.deepStrictEqual(withStandIns.after, { typescript: false, arborist: true, automation: true }, "used, they are the real modules");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

@@ -3,6 +3,7 @@
 // resource's additionalSecretOutputs, and the stack's outputs. A child process of the pack's
 // test: one plan per process, since Pulumi's runtime is global.
 // usage: node bin/test/policyPlanDump.js <stack> <out.json> [config-file] (compiled by plan/build.js)
+import "../plan/lazySdk"; // first, as in the plan (plan/cli.ts)
 import * as fs from "fs";
 import { runPlan } from "../plan/run";
 
