@@ -99,7 +99,9 @@ function syncOutputs(files) {
     const wanted = new Set();
     for (const rel of files) {
         if (isSource(rel)) {
+            // The JavaScript and its source map (tsconfig.json: the tests' stack traces point into the sources through it).
             wanted.add(rel.replace(/\.ts$/, ".js"));
+            wanted.add(rel.replace(/\.ts$/, ".js.map"));
         } else if (rel.startsWith(ASSET_DIR + path.sep)) {
             const src = path.join(PROJECT_DIR, rel);
             const dst = path.join(OUT_DIR, rel);

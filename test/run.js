@@ -12,7 +12,7 @@
 // with CI=true it is refused. Arguments are handed to both mocha runs (e.g. --reporter dot).
 // `npx mocha test/<file>.test.ts` still runs one file, in one process.
 //
-// Plain JavaScript run by node, as plan/build.js; test/daemons.ts is loaded through ts-node.
+// Plain JavaScript run by node, as plan/build.js; test/daemons.ts is loaded from bin/ (test/compiled.js).
 "use strict";
 const { spawn } = require("child_process");
 const fs = require("fs");
@@ -41,8 +41,22 @@ const LONGEST_FIRST = [
     "test/config.render.test.ts",
 ];
 
-require("ts-node/register/transpile-only");
+// bin/ must be current: the mocha processes run each TypeScript file from it (test/compiled.js).
+const { ensureBuilt } = require("../plan/build.js");
+if (!ensureBuilt()) process.exit(1);
+require("./compiled.js");
 const { daemonOf, refuseSkipInCi } = require("./daemons.ts");
+/**
+ * .mocharc.yml's settings (what a run of one file gets), with test/compiled.js in place of
+ * ts-node: the TypeScript files run from the build's output, which the lines above made current.
+ */
+const MOCHARC = require("js-yaml").load(fs.readFileSync(path.join(__dirname, "..", ".mocharc.yml"), "utf8"));
+const MOCHA_OPTIONS = [
+    "--no-config",
+    ...["test/compiled.js", ...MOCHARC.require.filter((r) => !r.startsWith("ts-node/"))].flatMap((r) => ["--require", r]),
+    "--timeout",
+    String(MOCHARC.timeout),
+];
 /** test/harness.ts: where the workers of one run share plans. */
 const SHARED_CACHE_VARIABLE = "OSLO_MESH_TEST_CACHE";
 
@@ -59,7 +73,7 @@ function testFiles(dir) {
 /** One mocha run; `live` prints as it goes, otherwise its output is held and printed when it ends. */
 function mocha(args, live) {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [MOCHA, ...args], { cwd: PROJECT_DIR, stdio: live ? "inherit" : ["ignore", "pipe", "pipe"], env: process.env });
+    const child = spawn(process.execPath, [MOCHA, ...MOCHA_OPTIONS, ...args], { cwd: PROJECT_DIR, stdio: live ? "inherit" : ["ignore", "pipe", "pipe"], env: process.env });
     const output = [];
     if (!live) for (const stream of [child.stdout, child.stderr]) stream.on("data", (b) => output.push(b));
     return new Promise((resolve) => {

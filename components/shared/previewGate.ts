@@ -51,7 +51,9 @@ function compiledModule(file: string): string {
             const ts = require("typescript") as typeof import("typescript");
             text = ts.transpileModule(source, { fileName: file, compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
         } else {
-            text = source;
+            // The build's output, without the comment naming its source map (no map travels
+            // with the provider): the same text as transpiling the source here.
+            text = source.replace(/^\/\/# sourceMappingURL=.*$/m, "");
         }
         if (/\brequire\s*\(|\bimport\s*\(/.test(text)) {
             throw new Error(`${file} travels in the Pulumi state with a gate's provider and must import nothing`);
