@@ -205,19 +205,36 @@ function planOnce(stack: string, args: string[]): Promise<CliResult & { outDir: 
 }
 
 /**
- * The plan of a committed stack as `npm run plan -- --stack S --json --out DIR` prints and writes
- * it: one run per stack for every test that reads it (in every mocha process of the run), started
- * in the background when first asked. Its --out directory is shared: read it, never write to it.
+ * The plan of a committed stack as `npm run plan -- --stack S --json --policy --out DIR` prints
+ * and writes it (the policy report on stderr, after the program's warnings): one run per stack
+ * for every test that reads it (in every mocha process of the run), started in the background
+ * when first asked. Its --out directory is shared: read it, never write to it.
  */
 export function sharedPlan(stack: string): Promise<SharedPlan> {
     let p = shared.get(stack);
     if (!p) {
-        p = planOnce(stack, ["--stack", stack, "--json"]).then((r) => {
-            if (r.status !== 0) throw new Error(`npm run plan -- --stack ${stack} --json --out failed (${r.status}):\n${r.stderr}`);
+        const args = ["--stack", stack, "--json", "--policy"];
+        p = planOnce(stack, args).then((r) => {
+            if (r.status !== 0) throw new Error(`npm run plan -- ${args.join(" ")} --out failed (${r.status}):\n${r.stderr}`);
             return { ...r, plan: JSON.parse(r.stdout) as PlanJson };
         });
         p.catch(() => undefined); // reported by the test that awaits it
         shared.set(stack, p);
+    }
+    return p;
+}
+
+const sharedTrees = new Map<string, Promise<CliResult>>();
+
+/**
+ * `npm run plan -- --stack S --policy` as a reviewer reads it (the tree, then the policy report),
+ * once per stack for every test of the run that reads it, as sharedPlan.
+ */
+export function sharedTree(stack: string): Promise<CliResult> {
+    let p = sharedTrees.get(stack);
+    if (!p) {
+        p = planOnce(stack, ["--stack", stack, "--policy"]);
+        sharedTrees.set(stack, p);
     }
     return p;
 }

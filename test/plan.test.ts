@@ -14,7 +14,7 @@ import { parseArgs } from "../plan/args";
 import { settled, startMockRuntime } from "../plan/mocks";
 import { readStackFile } from "../plan/stackFile";
 import { checkExampleKey, EXAMPLE_KEY_MATERIAL } from "../stacks/exampleKey";
-import { compiledDir, PROJECT_DIR, planInBackground, problemsOf, runInBackground, runPlanCli, sharedPlan, stackFileConfig, valueOf, workingTreeCommit, writeStackFile } from "./harness";
+import { compiledDir, PROJECT_DIR, problemsOf, runInBackground, runPlanCli, sharedPlan, sharedTree, stackFileConfig, valueOf, workingTreeCommit, writeStackFile } from "./harness";
 
 const STACKS = ["dev", "staging", "prod"];
 const SECRET_KEY_MATERIAL = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ-plan-test-secret\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -22,7 +22,7 @@ const EXAMPLE_KEY_WARNING = /^warning: oslo-mesh:ssh\.publicKey: is the example 
 
 // Started now, while mocha loads the other files: they run beside the tests that do not need them.
 for (const stack of STACKS) void sharedPlan(stack);
-const treeRun = planInBackground(["--stack=staging"]);
+void sharedTree("staging");
 // The program from its TypeScript sources, transpiled file by file as ts-node does for `pulumi up`
 // (Pulumi.yaml), not from bin/: the tree `--diff` runs for a revision, here the working tree's.
 const fromTypeScript = runInBackground(process.execPath, [path.join(transpiledRevision(workingTreeCommit()), "plan", "cli.js"), "--stack", "prod", "--json"], { env: offlineChartEnv() });
@@ -82,7 +82,7 @@ describe("plan: npm run plan", function () {
     });
 
     it("the tree reads like a preview: the stack at the root, children under their parent in the order they wait, one line of details", async () => {
-        const r = await treeRun;
+        const r = await sharedTree("staging");
         assert.strictEqual(r.status, 0, r.stderr);
         const lines = r.stdout.split("\n");
         const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\/$]/g, "\\$&");
