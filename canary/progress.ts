@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as jsyaml from "js-yaml";
 import { readStackFile } from "../plan/stackFile";
-import { parseStackConfig } from "../stacks/load";
+import { parseStackConfig } from "../stacks/parse";
 import { formatProblem, NAMESPACE } from "../stacks/problems";
 import { StackConfig } from "../stacks/schema";
 import { analysisWindowSeconds, decide, Decision, Figures, finished, Standing } from "./decide";

@@ -49,7 +49,10 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     // A rejected promise inside the program (e.g. in an apply) must fail the plan, not vanish.
     process.on("unhandledRejection", (e) => fail([`plan failed: ${(e as Error)?.message ?? String(e)}`]));
     try {
-        // Loaded only now: --help and a mistyped flag answer at once.
+        // The stack's configuration first, before the SDKs load: a broken one fails at once.
+        const { preflight } = await import("./preflight");
+        preflight(args.stack, args.configFile);
+        // Loaded only now: --help, a mistyped flag and a broken configuration answer at once.
         const { runPlan, SECRET_DIGEST_KEY_ENV } = await import("./run");
         if (args.diff) {
             const { planAtRevision } = await import("./baseline");

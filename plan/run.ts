@@ -5,6 +5,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Diagnostic, HelmRenderer, MockRecorder, RecordedResource, redact, settled, startMockRuntime } from "./mocks";
 import { PROJECT_DIR } from "./project";
+import { stackFileOf } from "./preflight";
 import { readStackFile } from "./stackFile";
 
 export { PROJECT_DIR };
@@ -54,12 +55,7 @@ export function offlineChartEnv(): Record<string, string> {
 
 /** Evaluates the program once. Call once per process: Pulumi's runtime state is global. */
 export async function runPlan(opts: PlanOptions): Promise<PlanRun> {
-    const configFile = opts.configFile ?? path.join(PROJECT_DIR, `Pulumi.${opts.stack}.yaml`);
-    if (!fs.existsSync(configFile)) {
-        const stacks = fs.readdirSync(PROJECT_DIR).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).map((f) => f.split(".")[1]);
-        throw new Error(`no stack file ${configFile}; stacks here: ${stacks.join(", ")} (or give --config-file)`);
-    }
-    const config = readStackFile(configFile);
+    const config = readStackFile(stackFileOf(opts.stack, opts.configFile));
     // Offline: the program takes the Istio chart from the cache (or, beside a checkout with
     // ../shared, from the tagged chart there) and never from the network. Helm charts appear
     // with their values and their chart, but without their objects, which Helm renders at

@@ -20,7 +20,7 @@ import { pulumiCli, upCommandLine } from "../canary/pulumi";
 import { stackNameOf } from "../canary/state";
 import { stackFilePath } from "../canary/stackFile";
 import { readStackFile } from "../plan/stackFile";
-import { parseStackConfig } from "../stacks/load";
+import { parseStackConfig } from "../stacks/parse";
 import { formatProblem } from "../stacks/problems";
 import { StackConfig } from "../stacks/schema";
 import { ROLLOUT_GATE_TYPE } from "./gate";

@@ -1,5 +1,3 @@
-import * as pulumi from "@pulumi/pulumi";
-
 export const NAMESPACE = "oslo-mesh";
 
 export type Path = ReadonlyArray<string | number>;
@@ -47,9 +45,14 @@ export function show(value: unknown): string {
 
 /**
  * Every problem found in the configuration, thrown before any resource is registered.
- * A RunError, so `pulumi up` prints the list without a stack trace.
+ * A RunError to Pulumi, so `pulumi up` prints the list without a stack trace: the SDK's runner
+ * (cmd/run/run.js at 3.248) asks `RunError.isInstance(err)`, which checks for a true
+ * `__pulumiRunError` member (errors.js, utils.js isInstance: "designed to work even when
+ * multiple copies of the Pulumi SDK have been loaded"), so this module need not load the SDK
+ * to be one (test/config.test.ts asks the SDK).
  */
-export class ConfigError extends pulumi.RunError {
+export class ConfigError extends Error {
+    readonly __pulumiRunError = true;
     readonly problems: ReadonlyArray<Problem>;
     constructor(problems: ReadonlyArray<Problem>) {
         const lines = problems.map(formatProblem);

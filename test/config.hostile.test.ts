@@ -2,7 +2,7 @@
 // resource exists, and no message echoes a secret or more than a bounded prefix of a value.
 import * as assert from "assert";
 import * as fc from "fast-check";
-import { parseStackConfig } from "../stacks/load";
+import { parseStackConfig } from "../stacks/parse";
 import { formatProblem, show, SHOWN_CHARS } from "../stacks/problems";
 import { SET_PRIVATE_KEY } from "../stacks/secrets";
 import { parsedConfig, problemsOf, stackFileConfig } from "./harness";

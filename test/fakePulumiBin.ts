@@ -1,10 +1,9 @@
 // Puts the fake `pulumi` (test/fakePulumi.ts, with the engine model it runs, test/rollEngine.ts)
-// into `<dir>/bin`, compiled once to plain JavaScript (a call then costs a node start, not a
-// TypeScript compile), and returns the environment that finds it and tells it where its files are.
+// into `<dir>/bin`, as the build compiled it to plain JavaScript (a call then costs a node start,
+// not a TypeScript compile), and returns the environment that finds it and tells it where its files are.
 import * as fs from "fs";
 import * as path from "path";
-import * as ts from "typescript";
-import { PROJECT_DIR } from "./harness";
+import { compiledDir, PROJECT_DIR } from "./harness";
 
 export interface FakePulumiFiles {
     /** What `stack export` prints and `up` rewrites. */
@@ -18,9 +17,9 @@ export interface FakePulumiFiles {
 export function fakePulumiEnv(dir: string, files: FakePulumiFiles): NodeJS.ProcessEnv {
     const bin = path.join(dir, "bin");
     fs.mkdirSync(bin, { recursive: true });
-    for (const [source, out] of [["fakePulumi.ts", "fake-pulumi.js"], ["rollEngine.ts", "rollEngine.js"]]) {
-        const text = fs.readFileSync(path.join(__dirname, source), "utf8");
-        fs.writeFileSync(path.join(bin, out), ts.transpileModule(text, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText);
+    // As the build compiled them (bin/test, current: compiledDir builds when stale).
+    for (const [compiled, out] of [["fakePulumi.js", "fake-pulumi.js"], ["rollEngine.js", "rollEngine.js"]]) {
+        fs.copyFileSync(path.join(compiledDir(), "test", compiled), path.join(bin, out));
     }
     fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(bin, "fake-pulumi.js"))} "$@"\n`, { mode: 0o755 });
     return {

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { alive } from "../canary/lock";
 import { PROJECT_DIR } from "../plan/project";
 import { committedStackConfig, pulumiView, writeTempStackFile } from "../plan/stackFile";
-import { parseStackConfig } from "../stacks/load";
+import { parseStackConfig } from "../stacks/parse";
 import { Problem, formatProblem } from "../stacks/problems";
 import { StackConfig } from "../stacks/schema";
 

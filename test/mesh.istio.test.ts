@@ -9,7 +9,7 @@ import * as path from "path";
 import * as fc from "fast-check";
 import * as jsyaml from "js-yaml";
 import { derivedNames } from "../components/mesh/names";
-import { parseStackConfig } from "../stacks/load";
+import { parseStackConfig } from "../stacks/parse";
 import { pulumiView } from "../plan/stackFile";
 import { sharedPlan, stackFileConfig } from "./harness";
 import { osloistioWithReference, renderChart, validateFiles, validateObjects } from "./upstream";

@@ -161,6 +161,40 @@ describe("plan: npm run plan", function () {
         ]);
     });
 
+    it("a broken stack fails before the SDKs load, with the very lines the program throws under pulumi up, as a RunError", () => {
+        const config = stackFileConfig("prod");
+        (config["oslo-mesh:nodes"] as Array<Record<string, unknown>>)[0].vcpus = 1;
+        (config["oslo-mesh:kubernetes"] as Record<string, unknown>).adminCidrs = ["0.0.0.0/0"];
+        const file = writeStackFile(config);
+        const bin = compiledDir();
+        const child = (script: string) => {
+            const r = spawnSync(process.execPath, ["-e", script], { cwd: PROJECT_DIR, encoding: "utf8", env: { ...process.env, KUBECONFIG: "", OSLO_MESH_OFFLINE: "1" } });
+            return { ...r, result: JSON.parse(r.stdout.trim().split("\n").pop()!) };
+        };
+        // The program as pulumi up runs it (not a preview), under the mocks: what it throws, and whether Pulumi takes it for a RunError.
+        const program = child(`
+            const { startMockRuntime } = require(${JSON.stringify(path.join(bin, "plan", "mocks.js"))});
+            const { readStackFile } = require(${JSON.stringify(path.join(bin, "plan", "stackFile.js"))});
+            startMockRuntime({ stack: "prod", preview: false, config: readStackFile(${JSON.stringify(file)}) }).then(async () => {
+                try {
+                    const p = require(${JSON.stringify(path.join(bin, "index.js"))});
+                    await (typeof p === "function" ? p() : p);
+                    console.log("{}");
+                } catch (e) { console.log(JSON.stringify({ lines: e.lines, runError: require("@pulumi/pulumi").RunError.isInstance(e) })); }
+            });`);
+        assert.strictEqual(program.result.runError, true, program.stderr);
+        assert.strictEqual(program.result.lines.length, 2, program.stdout);
+        // npm run plan: the same lines, and not one of the SDKs loaded.
+        const plan = child(`
+            let err = ""; process.stderr.write = (t) => ((err += t), true); process.stdout.write = () => true;
+            const exit = process.exit;
+            process.exit = (code) => { require("fs").writeSync(1, JSON.stringify({ code, err, sdks: Object.keys(require.cache).filter((f) => /node_modules\\/@pulumi\\/[a-z]+\\/index\\.js$/.test(f)).length }) + "\\n"); exit(0); };
+            require(${JSON.stringify(path.join(bin, "plan", "cli.js"))}).main(["--stack", "prod", "--config-file", ${JSON.stringify(file)}]);`);
+        assert.strictEqual(plan.result.code, 1, plan.stderr);
+        assert.strictEqual(plan.result.sdks, 0, "no SDK is loaded");
+        assert.deepStrictEqual(plan.result.err.trim().split("\n"), program.result.lines);
+    });
+
     it("--out refuses a directory that holds something else, or another stack's plan, before writing anything", () => {
         const foreign = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-out-"));
         fs.writeFileSync(path.join(foreign, "notes.txt"), "mine\n");

@@ -3,8 +3,9 @@
 // samples' routes (test/mesh.test.ts compares them field by field).
 import { EXCEPTION_EXPIRES, EXCEPTION_OWNER, PROGRESSION_STEPS, PROGRESSION_SUBSET } from "../../policy/rules/annotations";
 import { StackConfig } from "../../stacks/schema";
-import { AUTHENTICATION_API_VERSION, PolicySpec } from "./crds/authentication";
-import { DestinationRuleSpec, GatewaySpec, HTTPRoute, NETWORKING_API_VERSION, ObjectMeta, VirtualServiceSpec } from "./crds/networking";
+import { AUTHENTICATION_API_VERSION, NETWORKING_API_VERSION } from "./crds/apiVersions";
+import type { PolicySpec } from "./crds/authentication";
+import type { DestinationRuleSpec, GatewaySpec, HTTPRoute, ObjectMeta, VirtualServiceSpec } from "./crds/networking";
 
 export type MtlsConfig = StackConfig["mesh"]["mtls"];
 export type CanaryConfig = StackConfig["canaries"][number];

@@ -3,9 +3,8 @@
 // per-workload mTLS are a MeshPolicy and Policies.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ObjectMeta } from "./networking";
-
-export const AUTHENTICATION_API_VERSION = "authentication.istio.io/v1alpha1";
+import { AUTHENTICATION_API_VERSION } from "./apiVersions";
+import type { ObjectMeta } from "./networking";
 
 export interface MutualTls {
     /** STRICT when absent. */

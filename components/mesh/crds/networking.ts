@@ -3,8 +3,7 @@
 // follow the API's JSON; only what exists in 1.3 is here.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-
-export const NETWORKING_API_VERSION = "networking.istio.io/v1alpha3";
+import { NETWORKING_API_VERSION } from "./apiVersions";
 
 export interface ObjectMeta {
     name: string;
