@@ -6,7 +6,6 @@
 //
 // Exit status: 0 promoted, held, done or idle; 1 a decision could not be applied (or another
 // failure); 2 bad usage or configuration; 3 rolled back; 4 another run holds the stack's lock.
-import "../plan/lazySdk"; // first: @pulumi/pulumi (loaded with the configuration) would load modules this does not use (TypeScript, npm, the Automation API)
 import { durationMs } from "../components/istio/validate";
 import { acquireLock, Lock, LockHeld, lockFileFor } from "./lock";
 import { ApplyError, runRound, UsageError } from "./progress";

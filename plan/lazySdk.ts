@@ -1,8 +1,9 @@
 // Imported first by every entry point that evaluates the program offline (plan/cli.ts,
-// bench/evaluate.ts, roll/cli.ts), before @pulumi/pulumi.
+// bench/evaluate.ts, roll/cli.ts, test/policyPlanDump.ts) and by `npm test`'s mocha processes
+// (test/run.js), before @pulumi/pulumi.
 //
 // Requiring @pulumi/pulumi 3.248 loads about 550 modules the offline plan never uses (measured:
-// the four SDKs load in about 0.8 s with them, 0.45 s without), because three of its modules
+// the four SDKs load in about 0.73 s with them, 0.27 s without), because three of its modules
 // are required eagerly at its top although only rarely used features need them:
 //
 // - `typescript-shim.js`, the TypeScript compiler (about 240 ms): runtime/index.js re-exports
@@ -18,10 +19,13 @@
 //   index.js binds as `pulumi.automation` through `__importStar`: a module marked `__esModule`
 //   is bound as it is, so the stand-in answers that mark without loading anything.
 //
-// Each is put in require.cache as a stand-in that runs the real module on first use: whatever
-// asks for anything in it then gets the real module, as before (test/plan.test.ts proves both:
-// a whole plan loads none of them, and each still works after its stand-in). pulumi/pulumi#10185
-// (2022) made the SDK avoid exactly this for TypeScript; the eager re-exports bring it back.
+// Each is put in require.cache as a stand-in that runs the real module on first use: reading,
+// writing, defining or deleting anything in it then reaches the real module (test/plan.test.ts
+// proves that a whole plan loads none of them and that each still works after its stand-in).
+// One difference stays: a binding made before first use (`pulumi.automation`) keeps the stand-in,
+// while a require() after it gets the real module; both reach the same properties.
+// pulumi/pulumi#10185 (2022) made the SDK avoid exactly this for TypeScript; the eager
+// re-exports bring it back.
 import { Module } from "module";
 
 interface CachedModule {
@@ -60,6 +64,9 @@ function defer({ module, esModule, functions }: Deferral): void {
     /** The real module, run once, on first use. */
     const load = (): Record<PropertyKey, unknown> => {
         if (real === undefined) {
+            // Asked again while the real module runs (a cycle): its exports so far, as require() gives them.
+            const current = cache[file];
+            if (current !== undefined && current !== standIn) return current.exports as Record<PropertyKey, unknown>;
             delete cache[file];
             real = require(file) as Record<PropertyKey, unknown>;
         }
@@ -77,6 +84,9 @@ function defer({ module, esModule, functions }: Deferral): void {
                 if (callers.has(key) && real === undefined) return callers.get(key);
                 return Reflect.get(load(), key);
             },
+            set: (_, key, value) => Reflect.set(load(), key, value),
+            defineProperty: (_, key, descriptor) => Reflect.defineProperty(load(), key, descriptor),
+            deleteProperty: (_, key) => Reflect.deleteProperty(load(), key),
             has: (_, key) => Reflect.has(load(), key),
             ownKeys: () => Reflect.ownKeys(load()),
             getOwnPropertyDescriptor: (_, key) => {

@@ -56,6 +56,17 @@ export function readStackFile(file: string): StackFileConfig {
 }
 
 /**
+ * A key as the Node SDK hands it to the program: `ns:config:rest` becomes `ns:rest`, whatever
+ * `rest` is (cleanKey in @pulumi/pulumi's runtime/config.js at 3.248, which setAllConfig applies
+ * to every key), so that what the plan checks before the SDK loads (plan/preflight.ts) is what
+ * the program reads.
+ */
+export function cleanKey(key: string): string {
+    const colon = key.indexOf(":");
+    return colon > 0 && key.startsWith("config:", colon + 1) ? key.slice(0, colon + 1) + key.slice(colon + 1 + "config:".length) : key;
+}
+
+/**
  * A `config:` map as the Pulumi CLI hands it to the program: `secure:` values decrypted (offline:
  * a marked placeholder) and their top-level keys listed as secret, `ns:config:name` keys under
  * their short name `ns:name` (sdk/go/common/resource/config/key.go ParseKey; the Node SDK's cleanKey).
@@ -65,7 +76,7 @@ export function pulumiView(config: Record<string, unknown>, where = "the stack f
     const values: Record<string, string> = {};
     const secretKeys: string[] = [];
     for (const [rawKey, value] of Object.entries(config)) {
-        const key = rawKey.replace(/^([^:]+):config:([^:]+)$/, "$1:$2");
+        const key = cleanKey(rawKey);
         if (Object.hasOwn(values, key)) {
             problems.push({ path: [], at: `${where}: ${show(key)}`, message: "set twice (as ns:key and as ns:config:key); Pulumi would keep one of them at random" });
             continue;

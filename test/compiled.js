@@ -39,6 +39,6 @@ require.extensions[".ts"] = (module, filename) => {
     // The map sits beside the emitted file; the module runs under its source's name, so the
     // comment that names the map is made relative to the source (Node reads a map's URL
     // relative to the module's own; an absolute file: URL it does not read).
-    const code = fs.readFileSync(js, "utf8").replace(/^\/\/# sourceMappingURL=(.*)$/m, (_, map) => `//# sourceMappingURL=${path.relative(path.dirname(filename), path.join(path.dirname(js), map)).split(path.sep).join("/")}`);
+    const code = fs.readFileSync(js, "utf8").replace(/^\/\/# sourceMappingURL=(.*)\s*$(?![\s\S])/m, (_, map) => `//# sourceMappingURL=${path.relative(path.dirname(filename), path.join(path.dirname(js), map)).split(path.sep).join("/")}`);
     module._compile(code, filename);
 };

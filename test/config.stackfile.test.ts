@@ -2,6 +2,7 @@
 // plan` on each exits 1 with every problem's path on stderr, nothing on stdout, no stack trace,
 // within a heap of a few hundred MB.
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -97,6 +98,16 @@ describe("hostile stack files: read within limits", () => {
     it("a document that is not a mapping is refused", () => {
         assert.deepStrictEqual(stackFileProblems(writeText("- config\n")), ["Pulumi.temp.yaml: expected a mapping with a config: key"]);
         assert.deepStrictEqual(stackFileProblems(writeText("config: [1, 2]\n")), ["Pulumi.temp.yaml: config: must be a mapping of keys to values"]);
+    });
+
+    it("keys reach the configuration check under the names the Node SDK gives the program (ns:config:rest → ns:rest)", () => {
+        // What the program reads is what the SDK's setAllConfig keeps (runtime/config.js cleanKey),
+        // asked of the SDK itself in a process of its own (its configuration is global).
+        const keys = ["oslo-mesh:config:mesh:x", "oslo-mesh:config:", "aws:config:region", "oslo-mesh:region", "oslo-mesh:mesh"];
+        const config = Object.fromEntries(keys.map((k, i) => [k, String(i)]));
+        const sdk = spawnSync(process.execPath, ["-e", `const c = require("@pulumi/pulumi/runtime/config"); c.setAllConfig(${JSON.stringify(config)}); console.log(JSON.stringify(c.allConfig()));`], { cwd: PROJECT_DIR, encoding: "utf8" });
+        assert.strictEqual(sdk.status, 0, sdk.stderr);
+        assert.deepStrictEqual(readStackFile(writeText(jsyaml.dump({ config }))).values, JSON.parse(sdk.stdout));
     });
 
     it("a secure: private key becomes a placeholder and marks oslo-mesh:ssh secret, as the CLI hands it over", () => {

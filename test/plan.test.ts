@@ -370,7 +370,7 @@ describe("plan: the SDK modules the plan does not use are not loaded (plan/lazyS
         assert.match(without.text, /super/);
     });
 
-    it("computeCodePaths and the Automation API answer after the stand-ins as without them", () => {
+    it("computeCodePaths and the Automation API answer (and take writes) after the stand-ins as without them", () => {
         // A program directory of its own, with one file to include: computeCodePaths walks the
         // dependencies in its package.json (none here) and adds the paths it is given.
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-codepaths-"));
@@ -381,12 +381,14 @@ describe("plan: the SDK modules the plan does not use are not loaded (plan/lazyS
                 paths: [...paths].map(([p, a]) => [p, a.constructor.name]),
                 stackName: pulumi.automation.fullyQualifiedStackName("oslo", "oslo-mesh", "prod"),
                 automation: Object.keys(pulumi.automation).sort(),
+                written: ((pulumi.automation.probe = 7), require(${JSON.stringify(path.join(path.dirname(require.resolve("@pulumi/pulumi")), "automation"))}).probe),
                 after: ${loaded} })));`;
         try {
             const withStandIns = node(`require(${lazy}); ${probe}`, dir);
             const without = node(probe, dir);
             assert.deepStrictEqual(withStandIns.paths, [["handler.js", "FileAsset"]]);
             assert.strictEqual(withStandIns.stackName, "oslo/oslo-mesh/prod");
+            assert.strictEqual(withStandIns.written, 7, "a property set through pulumi.automation is set on the real module");
             assert.ok(withStandIns.automation.includes("LocalWorkspace"), withStandIns.automation.join(", "));
             assert.deepStrictEqual({ ...withStandIns, after: undefined }, { ...without, after: undefined });
             assert.deepStrictEqual(withStandIns.after, { typescript: false, arborist: true, automation: true }, "used, they are the real modules");

@@ -55,9 +55,8 @@ const { daemonOf, refuseSkipInCi } = require("./daemons.ts");
 const MOCHARC = require("js-yaml").load(fs.readFileSync(path.join(__dirname, "..", ".mocharc.yml"), "utf8"));
 const MOCHA_OPTIONS = [
     "--no-config",
-    ...["test/compiled.js", "plan/lazySdk.ts", ...MOCHARC.require.filter((r) => !r.startsWith("ts-node/"))].flatMap((r) => ["--require", r]),
-    "--timeout",
-    String(MOCHARC.timeout),
+    ...["test/compiled.js", "plan/lazySdk.ts", ...[MOCHARC.require ?? []].flat().filter((r) => !r.startsWith("ts-node/"))].flatMap((r) => ["--require", r]),
+    ...(MOCHARC.timeout === undefined ? [] : ["--timeout", String(MOCHARC.timeout)]),
 ];
 /** test/harness.ts: where the workers of one run share plans. */
 const SHARED_CACHE_VARIABLE = "OSLO_MESH_TEST_CACHE";

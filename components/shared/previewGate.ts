@@ -53,7 +53,7 @@ function compiledModule(file: string): string {
         } else {
             // The build's output, without the comment naming its source map (no map travels
             // with the provider): the same text as transpiling the source here.
-            text = source.replace(/^\/\/# sourceMappingURL=.*$/m, "");
+            text = source.replace(/^\/\/# sourceMappingURL=.*\s*$(?![\s\S])/m, "");
         }
         if (/\brequire\s*\(|\bimport\s*\(/.test(text)) {
             throw new Error(`${file} travels in the Pulumi state with a gate's provider and must import nothing`);
