@@ -9,7 +9,7 @@ import * as path from "path";
 import { parseStackConfig } from "../stacks/parse";
 import { ConfigError } from "../stacks/problems";
 import { PROJECT_DIR } from "./project";
-import { readStackFile, StackFileConfig } from "./stackFile";
+import { readStackFile } from "./stackFile";
 
 /** The stack file a plan reads: the one given, else Pulumi.<stack>.yaml in the project; an error names the stacks there when it is missing. */
 export function stackFileOf(stack: string, configFile?: string): string {
@@ -22,10 +22,9 @@ export function stackFileOf(stack: string, configFile?: string): string {
 }
 
 /** Reads the stack file and checks its configuration; throws a ConfigError naming every problem. */
-export function preflight(stack: string, configFile?: string): StackFileConfig {
+export function preflight(stack: string, configFile?: string): void {
     const config = readStackFile(stackFileOf(stack, configFile));
     const secret = new Set(config.secretKeys);
     const { problems } = parseStackConfig(stack, { values: config.values, isSecret: (k) => secret.has(k) });
     if (problems.length > 0) throw new ConfigError(problems);
-    return config;
 }

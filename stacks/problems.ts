@@ -49,7 +49,7 @@ export function show(value: unknown): string {
  * (cmd/run/run.js at 3.248) asks `RunError.isInstance(err)`, which checks for a true
  * `__pulumiRunError` member (errors.js, utils.js isInstance: "designed to work even when
  * multiple copies of the Pulumi SDK have been loaded"), so this module need not load the SDK
- * to be one (test/config.test.ts asks the SDK).
+ * to be one (test/plan.test.ts asks the SDK).
  */
 export class ConfigError extends Error {
     readonly __pulumiRunError = true;

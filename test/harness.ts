@@ -151,7 +151,18 @@ export interface SharedPlan extends CliResult {
     readonly outDir: string;
 }
 
-const shared = new Map<string, Promise<SharedPlan>>();
+const sharedRuns = new Map<string, Promise<unknown>>();
+
+/** One promise per key for the whole process; a rejection is reported by the test that awaits it. */
+function sharedOnce<T>(key: string, make: () => Promise<T>): Promise<T> {
+    let p = sharedRuns.get(key) as Promise<T> | undefined;
+    if (!p) {
+        p = make();
+        p.catch(() => undefined);
+        sharedRuns.set(key, p);
+    }
+    return p;
+}
 
 /** Set by test/run.js for one `npm test`: the directory where its mocha workers share plans. */
 export const SHARED_CACHE_VARIABLE = "OSLO_MESH_TEST_CACHE";
@@ -211,36 +222,24 @@ function planOnce(stack: string, args: string[]): Promise<CliResult & { outDir: 
  * when first asked. Its --out directory is shared: read it, never write to it.
  */
 export function sharedPlan(stack: string): Promise<SharedPlan> {
-    let p = shared.get(stack);
-    if (!p) {
-        const args = ["--stack", stack, "--json", "--policy"];
-        p = planOnce(stack, args).then((r) => {
+    const args = ["--stack", stack, "--json", "--policy"];
+    return sharedOnce(`plan ${stack}`, () =>
+        planOnce(stack, args).then((r) => {
             // A mandatory policy violation fails the run after the plan is printed: the policy
             // tests judge that (test/policy.plan.test.ts); every other reader still gets the plan.
             const refusedByPolicy = r.status === 1 && /^Policy \(\d+ rules\): [1-9]\d* mandatory/m.test(r.stderr);
             if (r.status !== 0 && !refusedByPolicy) throw new Error(`npm run plan -- ${args.join(" ")} --out failed (${r.status}):\n${r.stderr}`);
             return { ...r, plan: JSON.parse(r.stdout) as PlanJson };
-        });
-        p.catch(() => undefined); // reported by the test that awaits it
-        shared.set(stack, p);
-    }
-    return p;
+        }),
+    );
 }
-
-const sharedTrees = new Map<string, Promise<CliResult>>();
 
 /**
  * `npm run plan -- --stack S --policy` as a reviewer reads it (the tree, then the policy report),
  * once per stack for every test of the run that reads it, as sharedPlan.
  */
 export function sharedTree(stack: string): Promise<CliResult> {
-    let p = sharedTrees.get(stack);
-    if (!p) {
-        p = planOnce(stack, ["--stack", stack, "--policy"]);
-        p.catch(() => undefined); // reported by the test that awaits it
-        sharedTrees.set(stack, p);
-    }
-    return p;
+    return sharedOnce(`tree ${stack}`, () => planOnce(stack, ["--stack", stack, "--policy"]));
 }
 
 /** Writes a Pulumi.<stack>.yaml-shaped file to a temporary directory and returns its path. */

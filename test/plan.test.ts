@@ -166,30 +166,16 @@ describe("plan: npm run plan", function () {
         (config["oslo-mesh:nodes"] as Array<Record<string, unknown>>)[0].vcpus = 1;
         (config["oslo-mesh:kubernetes"] as Record<string, unknown>).adminCidrs = ["0.0.0.0/0"];
         const file = writeStackFile(config);
-        const bin = compiledDir();
-        const child = (script: string) => {
-            const r = spawnSync(process.execPath, ["-e", script], { cwd: PROJECT_DIR, encoding: "utf8", env: { ...process.env, KUBECONFIG: "", OSLO_MESH_OFFLINE: "1" } });
-            return { ...r, result: JSON.parse(r.stdout.trim().split("\n").pop()!) };
-        };
-        // The program as pulumi up runs it (not a preview), under the mocks: what it throws, and whether Pulumi takes it for a RunError.
-        const program = child(`
-            const { startMockRuntime } = require(${JSON.stringify(path.join(bin, "plan", "mocks.js"))});
-            const { readStackFile } = require(${JSON.stringify(path.join(bin, "plan", "stackFile.js"))});
-            startMockRuntime({ stack: "prod", preview: false, config: readStackFile(${JSON.stringify(file)}) }).then(async () => {
-                try {
-                    const p = require(${JSON.stringify(path.join(bin, "index.js"))});
-                    await (typeof p === "function" ? p() : p);
-                    console.log("{}");
-                } catch (e) { console.log(JSON.stringify({ lines: e.lines, runError: require("@pulumi/pulumi").RunError.isInstance(e) })); }
-            });`);
+        // The program as pulumi up runs it: what it throws, and whether Pulumi takes it for a RunError.
+        const program = programUp("prod", file);
         assert.strictEqual(program.result.runError, true, program.stderr);
         assert.strictEqual(program.result.lines.length, 2, program.stdout);
         // npm run plan: the same lines, and not one of the SDKs loaded.
-        const plan = child(`
+        const plan = nodeScript(`
             let err = ""; process.stderr.write = (t) => ((err += t), true); process.stdout.write = () => true;
             const exit = process.exit;
             process.exit = (code) => { require("fs").writeSync(1, JSON.stringify({ code, err, sdks: Object.keys(require.cache).filter((f) => /node_modules\\/@pulumi\\/[a-z]+\\/index\\.js$/.test(f)).length }) + "\\n"); exit(0); };
-            require(${JSON.stringify(path.join(bin, "plan", "cli.js"))}).main(["--stack", "prod", "--config-file", ${JSON.stringify(file)}]);`);
+            require(${JSON.stringify(path.join(compiledDir(), "plan", "cli.js"))}).main(["--stack", "prod", "--config-file", ${JSON.stringify(file)}]);`);
         assert.strictEqual(plan.result.code, 1, plan.stderr);
         assert.strictEqual(plan.result.sdks, 0, "no SDK is loaded");
         assert.deepStrictEqual(plan.result.err.trim().split("\n"), program.result.lines);
@@ -306,25 +292,45 @@ describe("plan: the mock runtime and the example key", () => {
     });
 
     it("pulumi up (no preview) on a committed stack stops at the example key before anything is registered", () => {
-        const bin = compiledDir();
-        const script = `
-            const { startMockRuntime } = require(${JSON.stringify(path.join(bin, "plan", "mocks.js"))});
-            const { readStackFile } = require(${JSON.stringify(path.join(bin, "plan", "stackFile.js"))});
-            startMockRuntime({ stack: "dev", preview: false, config: readStackFile(${JSON.stringify(path.join(PROJECT_DIR, "Pulumi.dev.yaml"))}) }).then(async (recorder) => {
-                try {
-                    const program = require(${JSON.stringify(path.join(bin, "index.js"))});
-                    await (typeof program === "function" ? program() : program);
-                    console.log("registered");
-                } catch (e) { console.log(JSON.stringify({ name: e.name, lines: e.lines, registered: recorder.resources.length })); }
-            });`;
-        const r = spawnSync(process.execPath, ["-e", script], { cwd: PROJECT_DIR, encoding: "utf8", env: { ...process.env, KUBECONFIG: "", OSLO_MESH_OFFLINE: "1" } });
-        const result = JSON.parse(r.stdout) as { name: string; lines: string[]; registered: number };
-        assert.strictEqual(result.name, "ConfigError", r.stderr);
+        const { result, stderr } = programUp("dev", path.join(PROJECT_DIR, "Pulumi.dev.yaml"));
+        assert.strictEqual(result.name, "ConfigError", stderr);
         assert.strictEqual(result.lines.length, 1);
         assert.match(result.lines[0], /^oslo-mesh:ssh\.publicKey: is the example key committed with this project/);
         assert.strictEqual(result.registered, 0);
     });
 });
+
+/**
+ * A script in a Node.js process of its own (Pulumi's runtime is global, and the SDK's stand-ins
+ * only work before it is first loaded), from the project directory: its last line of stdout, parsed.
+ */
+function nodeScript(script: string, opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { status: number | null; stdout: string; stderr: string; result: any } {
+    const r = spawnSync(process.execPath, ["-e", script], { cwd: opts.cwd ?? PROJECT_DIR, encoding: "utf8", env: { ...process.env, KUBECONFIG: "", ...opts.env } });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, result: JSON.parse(r.stdout.trim().split("\n").pop() || "null") };
+}
+
+/**
+ * The compiled program run as `pulumi up` runs it (no preview) under the mocks, with a stack
+ * file: what it throws (name, problem lines, whether Pulumi takes it for a RunError) and how
+ * many resources it registered by then; `{}` when it throws nothing.
+ */
+function programUp(stack: string, stackFile: string) {
+    const bin = compiledDir();
+    return nodeScript(
+        `const { startMockRuntime } = require(${JSON.stringify(path.join(bin, "plan", "mocks.js"))});
+        const { readStackFile } = require(${JSON.stringify(path.join(bin, "plan", "stackFile.js"))});
+        startMockRuntime({ stack: ${JSON.stringify(stack)}, preview: false, config: readStackFile(${JSON.stringify(stackFile)}) }).then(async (recorder) => {
+            try {
+                const program = require(${JSON.stringify(path.join(bin, "index.js"))});
+                await (typeof program === "function" ? program() : program);
+                console.log("{}");
+            } catch (e) {
+                console.log(JSON.stringify({ name: e.name, lines: e.lines, runError: require("@pulumi/pulumi").RunError.isInstance(e), registered: recorder.resources.length }));
+            }
+        });`,
+        { env: { OSLO_MESH_OFFLINE: "1" } },
+    );
+}
 
 /** Every file under dir, relative to it, sorted. */
 function listFiles(dir: string, rel = ""): string[] {
@@ -338,9 +344,9 @@ describe("plan: the SDK modules the plan does not use are not loaded (plan/lazyS
     this.timeout(120_000);
     // A child Node.js process each: the stand-ins only work before @pulumi/pulumi is first loaded.
     const node = (script: string, cwd = PROJECT_DIR) => {
-        const r = spawnSync(process.execPath, ["-e", script], { cwd, encoding: "utf8", env: { ...process.env, KUBECONFIG: "" } });
+        const r = nodeScript(script, { cwd });
         assert.strictEqual(r.status, 0, r.stderr);
-        return JSON.parse(r.stdout.trim().split("\n").pop()!);
+        return r.result;
     };
     const lazy = JSON.stringify(path.join(compiledDir(), "plan", "lazySdk.js"));
     const sdk = JSON.stringify(require.resolve("@pulumi/pulumi"));
