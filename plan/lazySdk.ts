@@ -44,7 +44,7 @@ interface Deferral {
 }
 
 /** What is deferred, and how (see above). */
-export const DEFERRED: readonly Deferral[] = [
+const DEFERRED: readonly Deferral[] = [
     { module: "@pulumi/pulumi/typescript-shim", esModule: false, functions: [] },
     { module: "@pulumi/pulumi/runtime/closure/codePaths", esModule: true, functions: ["computeCodePaths"] },
     { module: "@pulumi/pulumi/automation", esModule: true, functions: [] },

@@ -61,7 +61,7 @@ export function readStackFile(file: string): StackFileConfig {
  * to every key), so that what the plan checks before the SDK loads (plan/preflight.ts) is what
  * the program reads.
  */
-export function cleanKey(key: string): string {
+function cleanKey(key: string): string {
     const colon = key.indexOf(":");
     return colon > 0 && key.startsWith("config:", colon + 1) ? key.slice(0, colon + 1) + key.slice(colon + 1 + "config:".length) : key;
 }
