@@ -4,11 +4,12 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as jsyaml from "js-yaml";
+import fc from "fast-check";
 import { CanaryConfig, MtlsConfig, renderCanary, renderIngress, renderMeshMtls } from "../components/mesh/render";
 import { renderIstioValues } from "../components/istio/values";
 import { EXCEPTION_EXPIRES, EXCEPTION_OWNER, PROGRESSION_STEPS, PROGRESSION_SUBSET } from "../policy/rules/annotations";
 import { environmentOf } from "../policy/rules/facts";
-import { imageTag, istioChartPinned, noLatestImage } from "../policy/rules/images";
+import { imageTag, istioChartPinned, latestReferences, noLatestImage } from "../policy/rules/images";
 import { isIstioChart } from "../policy/rules/k8s";
 import { ISTIO_133_DEFAULTS, resourceLimits } from "../policy/rules/limits";
 import { mtlsExceptionsDeclared, prodStrictMtls } from "../policy/rules/mtls";
@@ -273,6 +274,18 @@ describe("policy rules no-latest-image and istio-chart-pinned", () => {
         assert.match(violations(noLatestImage, [pod("nginx:latest")])[0], /moving tag latest/);
         assert.match(violations(noLatestImage, [pod("gcr.io/istio-release/pilot:release-1.3-latest-daily")])[0], /moving tag release-1.3-latest-daily/);
         assert.deepStrictEqual(violations(noLatestImage, [pod("docker.io/istio/pilot:1.3.3"), pod("nginx@sha256:" + "a".repeat(64))]), []);
+    });
+
+    it("finds in a script what /[a-z0-9][a-z0-9._/-]*:latest\\b/gi matches, for any text (linear, not that regex)", () => {
+        const pieces = ["a", "Z", "7", ".", "_", "/", "-", ":", " ", "=", "\n", ":latest", ":LATEST", "latest", ":lat", "est", "pause"];
+        fc.assert(
+            fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 40 }), (parts) => {
+                const text = parts.join("");
+                assert.deepStrictEqual(latestReferences(text), text.match(/[a-z0-9][a-z0-9._/-]*:latest\b/gi) ?? [], JSON.stringify(text));
+            }),
+            { numRuns: 3000 },
+        );
+        assert.deepStrictEqual(latestReferences(`ctr pull k8s.gcr.io/pause:latest && echo "${"QUJD/".repeat(20000)}" -- /x:latest:latest`), ["k8s.gcr.io/pause:latest", "x:latest"]);
     });
 
     it("in the chart's values: global.tag must be set, and no tag may move", () => {

@@ -38,8 +38,27 @@ function valueTags(values: unknown, path: string[] = []): Array<{ path: string; 
     return out;
 }
 
-/** `image:latest`-style references in a script (a pause image, `ctr pull`, a manifest sed). */
-const LATEST_IN_SCRIPT = /[a-z0-9][a-z0-9._/-]*:latest\b/gi;
+/**
+ * `image:latest`-style references in a script (a pause image, `ctr pull`, a manifest sed): what
+ * `/[a-z0-9][a-z0-9._/-]*:latest\b/gi` matches, found in linear time. That regex restarts at every
+ * character of a long run of path characters (a base64 line of cloud-init, a URL), which made it
+ * the costliest step of a prod plan's policy check: each `:latest` is found first, and its image
+ * is the run of path characters before it, from the run's first letter or digit.
+ */
+export function latestReferences(text: string): string[] {
+    const found: string[] = [];
+    let end = 0; // where the previous reference ended: a reference never begins inside one
+    for (const m of text.matchAll(/:latest\b/gi)) {
+        let start = m.index;
+        while (start > end && PATH_CHARACTER.test(text[start - 1])) start--;
+        while (start < m.index && !/[a-z0-9]/i.test(text[start])) start++;
+        if (start === m.index) continue;
+        found.push(text.slice(start, m.index + m[0].length));
+        end = m.index + m[0].length;
+    }
+    return found;
+}
+const PATH_CHARACTER = /[a-z0-9._/-]/i;
 
 export const noLatestImage: ResourceRule = {
     kind: "resource",
@@ -55,7 +74,7 @@ export const noLatestImage: ResourceRule = {
         const findings: Finding[] = [];
         for (const { field, script } of commandScripts(r)) {
             for (const line of logicalLines(script)) {
-                for (const m of line.text.match(LATEST_IN_SCRIPT) ?? []) findings.push({ message: `${r.name} (${field}, line ${line.number}): image ${m} uses the moving tag latest; pin a version` });
+                for (const m of latestReferences(line.text)) findings.push({ message: `${r.name} (${field}, line ${line.number}): image ${m} uses the moving tag latest; pin a version` });
             }
         }
         return findings;
