@@ -7,6 +7,7 @@
 //      mocha run per daemon, side by side, each running its files one after the other; every file
 //      prints its own duration. The first run (libvirtd's) prints as it goes, the others when done.
 //
+// Every temporary file of the run lives in one directory (TMPDIR) that goes when the run ends.
 // Each run's wall time is printed after it. Both always run; the exit code fails when either
 // failed. OSLO_MESH_SKIP_DAEMON_TESTS=1 marks the real-daemon tests pending (a quick local loop);
 // with CI=true it is refused. Arguments are handed to both mocha runs (e.g. --reporter dot).
@@ -105,6 +106,12 @@ async function main() {
     const groups = [...byDaemon.entries()].sort((a, b) => b[1].length - a[1].length);
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-test-run-"));
     process.env[SHARED_CACHE_VARIABLE] = cache;
+    // Every temporary file of the run (the tests', the executed scripts' mktemp, the plans') goes
+    // under one directory that goes when the run ends, whatever a test left behind or failed to
+    // clean. The libvirt tests keep theirs in /var/tmp (test/libvirt.ts), and remove it.
+    const tmp = path.join(cache, "tmp");
+    fs.mkdirSync(tmp);
+    process.env.TMPDIR = tmp;
     try {
         const a = await mocha(["--parallel", "--jobs", String(JOBS), ...extra, ...fast], true);
         process.stderr.write(`\nfast suite (${fast.length} files, ${JOBS} workers): ${a.seconds.toFixed(1)} s wall${outcome(a)}\n\n`);
