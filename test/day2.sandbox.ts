@@ -38,7 +38,7 @@ export function day2Sandbox(prefix: string): Day2Sandbox {
     fs.mkdirSync(root);
     const log = path.join(dir, "calls.log");
     fs.writeFileSync(log, "");
-    const envFor = (env: Record<string, string>) => ({ PATH: `${DAY2_FAKEBIN}:${process.env.PATH}`, SANDBOX: dir, HOME: dir, ...env });
+    const envFor = (env: Record<string, string>) => ({ PATH: `${DAY2_FAKEBIN}:${process.env.PATH}`, SANDBOX: dir, HOME: dir, ...QUICK_OPENSSL, ...env });
     const scriptFile = (script: string) => {
         const f = path.join(dir, `script-${crypto.randomUUID()}.sh`);
         fs.writeFileSync(f, script);
@@ -85,8 +85,16 @@ export function haveTools(ctx: Mocha.Context, tools: string[]): boolean {
 /** Test keys are P-256 (kubeadm makes RSA 2048): the same for the scripts, and quick to make on a busy machine. */
 const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
 
+/**
+ * An empty trust store for the sandboxes' openssl: OpenSSL 3's `openssl x509` loads the default
+ * one (every CA of ca-certificates, about 25 ms here) on each call, whatever it is asked
+ * (apps/x509.c: X509_STORE_set_default_paths_ex right after its options). No script under test
+ * verifies against the system's CAs: they read dates and names, and sign with their own CA.
+ */
+export const QUICK_OPENSSL = { SSL_CERT_FILE: "/dev/null" };
+
 export function openssl(args: string[], cwd?: string): string {
-    const r = spawnSync("openssl", args, { encoding: "utf8", cwd });
+    const r = spawnSync("openssl", args, { encoding: "utf8", cwd, env: { ...process.env, ...QUICK_OPENSSL } });
     if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
     return r.stdout;
 }
