@@ -38,6 +38,8 @@ export interface RollArgs {
     readonly allowQuorumLoss: boolean;
     /** How long a wave may take to become healthy, and the cluster before the first wave. */
     readonly healthTimeoutMs: number;
+    /** The same as given (15m, 30s, 500ms): how the roll prints it. */
+    readonly healthTimeout: string;
     /** Pause between two looks at the cluster. */
     readonly pollMs: number;
 }
@@ -73,6 +75,7 @@ export function parseArgs(argv: ReadonlyArray<string>): RollArgs {
         dryRun: values["dry-run"],
         allowQuorumLoss: values["allow-quorum-loss"],
         healthTimeoutMs: duration("--health-timeout", values["health-timeout"]),
+        healthTimeout: values["health-timeout"],
         pollMs: duration("--poll", values.poll),
     };
 }
@@ -120,7 +123,7 @@ function loadConfig(stack: string, file: string): StackConfig {
 }
 
 /** The waves as `--dry-run` prints them. */
-export function describeRoll(stack: string, plan: RollPlan, maxUnavailable: number, healthTimeoutMs: number): string[] {
+export function describeRoll(stack: string, plan: RollPlan, maxUnavailable: number, healthTimeout: string): string[] {
     const lines: string[] = [];
     const replaced = plan.waves.reduce((n, w) => n + w.nodes.length, 0);
     lines.push(`roll of stack ${stack}: ${replaced} node${replaced === 1 ? "" : "s"} to replace in ${plan.waves.length} wave${plan.waves.length === 1 ? "" : "s"} (control planes one at a time, then oslo-mesh:rollout.maxUnavailable = ${maxUnavailable} worker${maxUnavailable === 1 ? "" : "s"} at a time)`);
@@ -134,7 +137,7 @@ export function describeRoll(stack: string, plan: RollPlan, maxUnavailable: numb
     if (plan.waves.length > 0) {
         lines.push(
             `Each wave runs ${ROLL_WAVE_ENV}=<its nodes> pulumi up --stack ${stack} --target <rollout-gate> --target <each resource above> --yes, ` +
-                `then waits until every node is Ready and schedulable and etcd is healthy (at most ${Math.round(healthTimeoutMs / 60000)}m) before the next wave starts.`,
+                `then waits until every node is Ready and schedulable and etcd is healthy (at most ${healthTimeout}) before the next wave starts.`,
         );
     }
     return lines;
@@ -161,7 +164,7 @@ export async function main(argv: ReadonlyArray<string>, io: RollIo = processIo):
         if (!gate) throw new Error(`the program registers no ${ROLLOUT_GATE_TYPE}`);
         const machines = nodeMachines(config.nodes, desired, deployed);
         const plan = planRoll(machines, { stack: args.stack, nodes: config.nodes, maxUnavailable: config.rollout.maxUnavailable, gateUrn: gate.urn, allowQuorumLoss: args.allowQuorumLoss });
-        for (const line of describeRoll(args.stack, plan, config.rollout.maxUnavailable, args.healthTimeoutMs)) io.out(line);
+        for (const line of describeRoll(args.stack, plan, config.rollout.maxUnavailable, args.healthTimeout)) io.out(line);
         if (plan.refusals.length > 0) {
             for (const r of plan.refusals) io.err(`refused: ${r}`);
             return 2;
@@ -174,9 +177,9 @@ export async function main(argv: ReadonlyArray<string>, io: RollIo = processIo):
         const healthy = async (what: string, want: HealthExpectation) => {
             api ??= apiServerFromKubeconfig(pulumi.kubeconfig(args.stack));
             const server = api;
-            io.out(`waiting until ${what} (at most ${Math.round(args.healthTimeoutMs / 1000)}s)`);
+            io.out(`waiting until ${what} (at most ${args.healthTimeout})`);
             const problems = await waitUntilHealthy(() => readCluster(server, want.controlPlanes), want, { timeoutMs: args.healthTimeoutMs, pollMs: args.pollMs, sleep: io.sleep });
-            if (problems.length > 0) throw new RollFailed(`${what}: not so after ${Math.round(args.healthTimeoutMs / 1000)}s:\n  ${problems.join("\n  ")}`);
+            if (problems.length > 0) throw new RollFailed(`${what}: not so after ${args.healthTimeout}:\n  ${problems.join("\n  ")}`);
             io.out(`healthy: ${what}`);
         };
         for (const wave of plan.waves) {

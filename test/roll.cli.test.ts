@@ -33,7 +33,7 @@ interface Run {
 async function roll(p: RollProject, program: RecordedProgram, args: string[] = []): Promise<Run> {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await main(["--stack", "prod", "--health-timeout", "2s", "--poll", "20ms", ...args], {
+    const code = await main(["--stack", "prod", "--health-timeout", "500ms", "--poll", "20ms", ...args], {
         dir: p.dir,
         env: p.env,
         out: (t) => out.push(...t.split("\n")),
@@ -84,6 +84,7 @@ describe("roll: npm run roll", function () {
             `  wave 5  worker         prod-worker-3  replaces ${chain("prod-worker-3")}`,
             "  then    pulumi up      applies everything else",
         ]);
+        assert.match(r.out[7], / then waits until every node is Ready and schedulable and etcd is healthy \(at most 500ms\) before the next wave starts\.$/, "the --health-timeout as given");
         assert.deepStrictEqual(ups(p.events()), [], "no pulumi up");
         assert.deepStrictEqual(p.events().filter((e) => e.api), [], "nor a look at the cluster");
     });
@@ -131,7 +132,7 @@ describe("roll: npm run roll", function () {
         const r = await roll(p, pinned);
         assert.strictEqual(r.code, 1, [...r.out, ...r.err].join("\n"));
         assert.deepStrictEqual(ups(p.events()).map((e) => e.wave), ["prod-cp-2", "prod-cp-3", "prod-worker-1"], "worker-2 and worker-3 were not touched");
-        assert.match(r.err.join("\n"), /wave 3 \(prod-worker-1\) is Ready: not so after 2s:\n {2}node prod-worker-1 is not Ready/);
+        assert.match(r.err.join("\n"), /wave 3 \(prod-worker-1\) is Ready: not so after 500ms:\n {2}node prod-worker-1 is not Ready/);
         // The node recovers; the next run replaces only what is left.
         const c = p.cluster();
         c.nodes["prod-worker-1"].ready = true;
@@ -150,7 +151,7 @@ describe("roll: npm run roll", function () {
             const r = await roll(p, pinned);
             assert.strictEqual(r.code, 1);
             assert.deepStrictEqual(ups(p.events()), []);
-            assert.match(r.err.join("\n"), /the cluster is healthy before wave 1: not so after 2s:\n {2}(node prod-worker-3 is not Ready|etcd is not healthy: \/healthz\/etcd answered "HTTP 500: internal server error: etcd failed: context deadline exceeded")/);
+            assert.match(r.err.join("\n"), /the cluster is healthy before wave 1: not so after 500ms:\n {2}(node prod-worker-3 is not Ready|etcd is not healthy: \/healthz\/etcd answered "HTTP 500: internal server error: etcd failed: context deadline exceeded")/);
         }
     });
 
@@ -212,6 +213,7 @@ describe("roll: npm run roll", function () {
             "wave 4 | worker | prod-worker-2",
             "wave 5 | worker | prod-worker-3",
         ]);
+        assert.match(lines[7], /\(at most 15m\) before the next wave starts\.$/, "the default --health-timeout");
         assert.deepStrictEqual(ups(p.events()), []);
     });
 
