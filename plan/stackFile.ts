@@ -36,9 +36,17 @@ export function asPulumiReadsIt(v: unknown): unknown {
     return v;
 }
 
-/** Writes a config map as a Pulumi.<stack>.yaml-shaped file in a new temporary directory; returns its path. */
+const temporaryDirs: string[] = [];
+
+/**
+ * Writes a config map as a Pulumi.<stack>.yaml-shaped file in a new temporary directory; returns
+ * its path. The directory goes when the process exits.
+ */
 export function writeTempStackFile(config: Record<string, unknown>): string {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-stack-")), "Pulumi.temp.yaml");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-stack-"));
+    if (temporaryDirs.length === 0) process.once("exit", () => temporaryDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+    temporaryDirs.push(dir);
+    const file = path.join(dir, "Pulumi.temp.yaml");
     fs.writeFileSync(file, jsyaml.dump({ config }));
     return file;
 }

@@ -1,6 +1,7 @@
 // The benchmark's `pulumi up` model and generated stacks (the timings themselves are `npm run bench`'s).
 import * as assert from "assert";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { loadBaseline } from "../bench/baseline";
 import { DEFAULT_PARALLEL, ISTIO_CHART, LINKS, SECONDS, SIZES } from "../bench/durations";
@@ -159,9 +160,11 @@ describe("bench: the pulumi up model", () => {
         const deploys = [...readme.matchAll(/pulumi up --stack [a-z<>]+[^\n`']*/g)].map((m) => m[0]).filter((c) => !c.includes("--target"));
         assert.ok(deploys.length >= 2, "the README shows pulumi up commands");
         for (const c of deploys) assert.ok(c.includes(`--parallel ${configured}`), `${c} sets --parallel ${configured}`);
-        const bad = path.join(fs.mkdtempSync("/tmp/oslo-mesh-wf-"), "release.yml");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oslo-mesh-wf-"));
+        const bad = path.join(dir, "release.yml");
         fs.writeFileSync(bad, "on: push\njobs: {}\n");
         assert.throws(() => configuredParallel(bad), /env\.PULUMI_PARALLEL must be set/);
+        fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it("the baseline is the generated 3-node stack as the program before issue 20 planned it: its kubeconfig waited for every worker", () => {

@@ -110,6 +110,15 @@ describe("hostile stack files: read within limits", () => {
         assert.deepStrictEqual(readStackFile(writeText(jsyaml.dump({ config }))).values, JSON.parse(sdk.stdout));
     });
 
+    it("a temporary stack file (the bench's, the tests') is read back, and its directory goes when the process exits", () => {
+        const script = `const { readStackFile, writeTempStackFile } = require("./plan/stackFile"); const f = writeTempStackFile({ "oslo-mesh:mesh": { mtls: "STRICT" } }); console.log(JSON.stringify({ f, values: readStackFile(f).values }));`;
+        const r = spawnSync(process.execPath, ["-r", "./test/compiled.js", "-e", script], { cwd: PROJECT_DIR, encoding: "utf8" });
+        assert.strictEqual(r.status, 0, r.stderr);
+        const { f, values } = JSON.parse(r.stdout) as { f: string; values: Record<string, string> };
+        assert.deepStrictEqual(values, { "oslo-mesh:mesh": '{"mtls":"STRICT"}' });
+        assert.ok(!fs.existsSync(path.dirname(f)), `${path.dirname(f)} is gone`);
+    });
+
     it("a secure: private key becomes a placeholder and marks oslo-mesh:ssh secret, as the CLI hands it over", () => {
         const c = stackFileConfig("prod");
         (c["oslo-mesh:ssh"] as Record<string, unknown>).privateKey = { secure: CIPHERTEXT };
