@@ -8,7 +8,7 @@
 //      prints its own duration. The first run (libvirtd's) prints as it goes, the others when done.
 //
 // Every temporary file of the run lives in one directory (TMPDIR) that goes when the run ends.
-// Each run's wall time is printed after it. Both always run; the exit code fails when either
+// Each part's wall time and CPU seconds are printed after it. Both always run; the exit code fails when either
 // failed. OSLO_MESH_SKIP_DAEMON_TESTS=1 marks the real-daemon tests pending (a quick local loop);
 // with CI=true it is refused. Arguments are handed to both mocha runs (e.g. --reporter dot).
 // `npx mocha test/<file>.test.ts` still runs one file, in one process.
@@ -88,6 +88,25 @@ function mocha(args, live) {
 
 const outcome = (r) => (r.status === 0 ? "" : ` (failed, exit ${r.signal ?? r.status})`);
 
+/**
+ * CPU seconds (user + system) of every process of this run that has ended and been waited for:
+ * the mocha runs, their workers, and what those started (proc(5): cutime and cstime of
+ * /proc/self/stat, in clock ticks of 1/100 s). Undefined where there is no /proc.
+ */
+function endedChildrenCpuSeconds() {
+    try {
+        const stat = fs.readFileSync("/proc/self/stat", "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // from field 3 (state) on
+        return (Number(fields[16 - 3]) + Number(fields[17 - 3])) / 100;
+    } catch {
+        return undefined;
+    }
+}
+const cpuSince = (before) => {
+    const now = endedChildrenCpuSeconds();
+    return before === undefined || now === undefined ? "" : `, ${(now - before).toFixed(0)} s of CPU`;
+};
+
 async function main() {
     try {
         refuseSkipInCi();
@@ -113,9 +132,12 @@ async function main() {
     fs.mkdirSync(tmp);
     process.env.TMPDIR = tmp;
     try {
+        const fastCpu = endedChildrenCpuSeconds();
         const a = await mocha(["--parallel", "--jobs", String(JOBS), ...extra, ...fast], true);
-        process.stderr.write(`\nfast suite (${fast.length} files, ${JOBS} workers): ${a.seconds.toFixed(1)} s wall${outcome(a)}\n\n`);
+        const fastCpuText = cpuSince(fastCpu);
+        process.stderr.write(`\nfast suite (${fast.length} files, ${JOBS} workers): ${a.seconds.toFixed(1)} s wall${fastCpuText}${outcome(a)}\n\n`);
         const started = process.hrtime.bigint();
+        const daemonsCpu = endedChildrenCpuSeconds();
         const runs = await Promise.all(
             groups.map(([daemon, group], i) =>
                 mocha([...extra, ...group], i === 0).then((r) => {
@@ -125,7 +147,7 @@ async function main() {
             ),
         );
         const daemons = Number(process.hrtime.bigint() - started) / 1e9;
-        process.stderr.write(`npm test: fast suite ${a.seconds.toFixed(1)} s, real-daemon suite ${daemons.toFixed(1)} s (${groups.map(([d]) => d).join(", ")} side by side)\n`);
+        process.stderr.write(`npm test: fast suite ${a.seconds.toFixed(1)} s${fastCpuText}; real-daemon suite ${daemons.toFixed(1)} s${cpuSince(daemonsCpu)} (${groups.map(([d]) => d).join(", ")} side by side)\n`);
         return [a, ...runs].find((r) => r.status !== 0)?.status ?? 0;
     } finally {
         fs.rmSync(cache, { recursive: true, force: true });
