@@ -178,7 +178,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * `npm run plan -- ARGS --out DIR` once per distinct plan for every mocha process of this run
- * (test/run.js runs the files in two workers): the first process to ask runs it in the background
+ * (test/run.js runs the files in several workers): the first process to ask runs it in the background
  * and leaves the result in the shared directory; the others wait for it. Keyed by what decides the
  * plan: the compiled program (bin/'s build stamp), the arguments and the stack file's contents.
  */
