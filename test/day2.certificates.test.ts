@@ -55,8 +55,8 @@ describe("day2: certificate renewal on real certificates", function () {
         sb = day2Sandbox("certs");
     });
     afterEach(() => sb?.remove());
-    const run = (version: string, env: Record<string, string> = {}) =>
-        sb.run(renderRenewScript(NODE, version, CONFIG, { root: sb.root, waitSeconds: 5 }), [], { KUBEADM_FAKE_VERSION: version, ...env });
+    const run = (version: string, env: Record<string, string> = {}, waitSeconds = 5) =>
+        sb.run(renderRenewScript(NODE, version, CONFIG, { root: sb.root, waitSeconds }), [], { KUBEADM_FAKE_VERSION: version, ...env });
 
     it("renews everything when one certificate has 29 days left (1.15), restarts the control-plane pods and leaves a year", () => {
         controlPlane(sb, (f) => (f === "apiserver" ? 29 : 200));
@@ -132,6 +132,77 @@ describe("day2: certificate renewal on real certificates", function () {
         assert.notStrictEqual(r.status, 0);
         assert.match(r.stdout, /Detected external ca, certificate for serving the Kubernetes API can't be renewed/);
         assert.match(r.stderr, /CERTIFICATE RENEWAL FAILED on prod-cp-1: still fewer than 30 days left after renewal for apiserver/);
+    });
+
+    it("a component that does not stop fails the renewal loudly, and the next run restarts the control plane again", () => {
+        controlPlane(sb, (f) => (f === "apiserver" ? 29 : 200));
+        const stuck = run("1.15.12", { FAKE_CRICTL_STUCK: "kube-apiserver" }, 1);
+        assert.notStrictEqual(stuck.status, 0);
+        assert.match(stuck.stderr, /CERTIFICATE RENEWAL FAILED on prod-cp-1: kube-apiserver did not stop within 1s of its manifest moving out, so it still runs with its old certificates; its manifest is back/);
+        assert.doesNotMatch(stuck.stdout, /restarted kube-apiserver/);
+        assert.ok(fs.existsSync(sb.file("etc/kubernetes/manifests/kube-apiserver.yaml")), "the manifest is back");
+        assert.ok(fs.existsSync(sb.file("etc/kubernetes/oslo-mesh/certificates-restart-pending")));
+        assert.ok(!fs.existsSync(sb.file("etc/kubernetes/oslo-mesh/certificates-renewed-at")));
+        // The certificates were renewed, so the next run has nothing to renew: it restarts anyway.
+        sb.clearCalls();
+        const again = run("1.15.12");
+        assert.strictEqual(again.status, 0, again.stderr);
+        assert.match(again.stdout, /the restart after the renewal of \d{4}-\d\d-\d\dT[\d:]+Z did not finish; restarting the control-plane pods again/);
+        for (const m of MANIFESTS) assert.match(again.stdout, new RegExp(`restarted ${m}`));
+        assert.match(again.stdout, /nothing to do/);
+        assert.ok(!sb.calls().some((c) => c.startsWith("kubeadm alpha certs renew")));
+        assert.ok(!fs.existsSync(sb.file("etc/kubernetes/oslo-mesh/certificates-restart-pending")));
+        const third = run("1.15.12");
+        assert.doesNotMatch(third.stdout, /restart/, "done once");
+    });
+
+    it("a manifest held aside (an etcd restore in progress) stops the renewal before anything changes", () => {
+        controlPlane(sb, (f) => (f === "apiserver" ? 29 : 200));
+        fs.mkdirSync(sb.file("etc/kubernetes/oslo-mesh/held-manifests"), { recursive: true });
+        fs.renameSync(sb.file("etc/kubernetes/manifests/etcd.yaml"), sb.file("etc/kubernetes/oslo-mesh/held-manifests/etcd.yaml"));
+        const before = fs.readFileSync(sb.file("etc/kubernetes/pki/apiserver.crt"));
+        const r = run("1.15.12");
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.stderr, /CERTIFICATE RENEWAL FAILED on prod-cp-1: \/etc\/kubernetes\/oslo-mesh\/held-manifests\/etcd\.yaml is held aside \(an etcd restore in progress, or a restart that stopped halfway\); once no restore runs, move it back to \/etc\/kubernetes\/manifests/);
+        assert.ok(fs.readFileSync(sb.file("etc/kubernetes/pki/apiserver.crt")).equals(before));
+        assert.ok(!sb.calls().some((c) => c.startsWith("kubeadm") || c.startsWith("crictl")));
+        assert.ok(fs.existsSync(sb.file("etc/kubernetes/oslo-mesh/held-manifests/etcd.yaml")), "left where it was");
+    });
+
+    describe("kubelet.conf on the node where kubeadm init ran (kubeadm before 1.17, kubernetes/kubeadm#1753)", () => {
+        const ROTATED = "/var/lib/kubelet/pki/kubelet-client-current.pem";
+        const embedded = (cert: string) => `apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: Q0E=\n    server: https://10.0.0.10:6443\n  name: kubernetes\ncontexts:\n- context:\n    cluster: kubernetes\n    user: system:node:${NODE}\n  name: system:node:${NODE}@kubernetes\ncurrent-context: system:node:${NODE}@kubernetes\nkind: Config\npreferences: {}\nusers:\n- name: system:node:${NODE}\n  user:\n    client-certificate-data: ${cert}\n    client-key-data: S0VZ\n`;
+
+        it("is pointed at the kubelet's rotated certificate, the kubelet restarted, the old file kept; a second run leaves it alone", () => {
+            controlPlane(sb, () => 200);
+            sb.write("etc/kubernetes/kubelet.conf", embedded("Q0VSVA=="), 0o600);
+            sb.write(ROTATED.slice(1), "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n", 0o600);
+            const r = run("1.14.10");
+            assert.strictEqual(r.status, 0, r.stderr);
+            const conf = fs.readFileSync(sb.file("etc/kubernetes/kubelet.conf"), "utf8");
+            assert.strictEqual(conf, embedded("Q0VSVA==").replace("    client-certificate-data: Q0VSVA==\n    client-key-data: S0VZ\n", `    client-certificate: ${ROTATED}\n    client-key: ${ROTATED}\n`));
+            assert.strictEqual(fs.statSync(sb.file("etc/kubernetes/kubelet.conf")).mode & 0o777, 0o600);
+            assert.ok(sb.calls().includes("systemctl restart kubelet"));
+            assert.match(r.stdout, /kubelet\.conf now names the kubelet's rotated client certificate/);
+            const kept = fs.readdirSync(sb.file("etc/kubernetes/oslo-mesh")).filter((f) => f.startsWith("kubelet.conf-before-"));
+            assert.strictEqual(kept.length, 1);
+            assert.strictEqual(fs.readFileSync(sb.file(`etc/kubernetes/oslo-mesh/${kept[0]}`), "utf8"), embedded("Q0VSVA=="));
+            sb.clearCalls();
+            const again = run("1.14.10");
+            assert.strictEqual(again.status, 0, again.stderr);
+            assert.ok(!sb.calls().includes("systemctl restart kubelet"));
+            assert.strictEqual(fs.readFileSync(sb.file("etc/kubernetes/kubelet.conf"), "utf8"), conf);
+        });
+
+        it("is left as it is until the kubelet has rotated its certificate", () => {
+            controlPlane(sb, () => 200);
+            sb.write("etc/kubernetes/kubelet.conf", embedded("Q0VSVA=="), 0o600);
+            const r = run("1.15.12");
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(fs.readFileSync(sb.file("etc/kubernetes/kubelet.conf"), "utf8"), embedded("Q0VSVA=="));
+            assert.match(r.stdout, /kubelet\.conf holds the kubelet's first client certificate, and the kubelet has not rotated it yet \(no \/var\/lib\/kubelet\/pki\/kubelet-client-current\.pem\)/);
+            assert.ok(!sb.calls().includes("systemctl restart kubelet"));
+        });
     });
 
     it("the installer writes the job and its daily timer, and runs it once", () => {

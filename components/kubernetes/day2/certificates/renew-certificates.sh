@@ -5,7 +5,10 @@
 # openssl, and when one has fewer than RENEW_BEFORE_DAYS left: `kubeadm alpha certs renew all`,
 # new kubeconfigs where that kubeadm does not renew them (1.13, 1.14), a check that every
 # certificate now lasts, and a restart of the control-plane static pods so they load them.
-# Fails loudly (non-zero, on stderr and in the journal) when any of that fails.
+# Fails loudly (non-zero, on stderr and in the journal) when any of that fails; a restart that
+# did not finish is done again at the next run. On the node where `kubeadm init` ran, it also
+# points kubelet.conf at the kubelet's rotated client certificate (kubeadm before 1.17 leaves it
+# with a certificate inside that nothing renews).
 set -euo pipefail
 
 log() { echo "[certificates ${NODE_NAME}] $*"; }
@@ -39,6 +42,80 @@ expiring() {
   done
 }
 
+due=()
+fail() {
+  echo "CERTIFICATE RENEWAL FAILED on ${NODE_NAME}: $*" >&2
+  if [ "${#due[@]}" -gt 0 ]; then echo "the control plane stops working when these expire: ${due[*]}" >&2; fi
+  exit 1
+}
+
+# The node where `kubeadm init` ran: kubeadm before 1.17 writes its kubelet.conf with the
+# kubelet's first client certificate inside (client-certificate-data), and nothing renews it.
+# The kubelet rotates its certificate into the file below (kubeadm turns rotation on), but reads
+# kubelet.conf again whenever it starts, and a year after init the certificate there has expired
+# (kubernetes/kubeadm#1753). As kubeadm's documentation asks of clusters made before 1.17, and as
+# kubeadm 1.17's own init does: kubelet.conf names the rotated file, then the kubelet restarts.
+kubelet_conf="${k8s}/kubelet.conf"
+rotated=/var/lib/kubelet/pki/kubelet-client-current.pem
+if [ -f "${kubelet_conf}" ] && grep -q '^ *client-certificate-data:' "${kubelet_conf}"; then
+  if [ -s "${ROOT}${rotated}" ]; then
+    mkdir -p "${k8s}/oslo-mesh"
+    chmod 0700 "${k8s}/oslo-mesh"
+    cp -a "${kubelet_conf}" "${k8s}/oslo-mesh/kubelet.conf-before-$(date -u +%Y%m%dT%H%M%SZ)"
+    sed -e "s#^\( *\)client-certificate-data:.*#\1client-certificate: ${rotated}#" \
+      -e "s#^\( *\)client-key-data:.*#\1client-key: ${rotated}#" "${kubelet_conf}" >"${kubelet_conf}.oslo-mesh"
+    chmod 0600 "${kubelet_conf}.oslo-mesh"
+    mv "${kubelet_conf}.oslo-mesh" "${kubelet_conf}"
+    systemctl restart kubelet
+    log "kubelet.conf now names the kubelet's rotated client certificate (${rotated}); the kubelet restarted"
+  else
+    log "kubelet.conf holds the kubelet's first client certificate, and the kubelet has not rotated it yet (no ${rotated}); looking again at the next run"
+  fi
+fi
+
+# A control-plane manifest held aside: an etcd restore in progress (etcd-restore.sh holds etcd's
+# and the API server's), or a restart below that stopped halfway. Touch nothing.
+held="${k8s}/oslo-mesh/held-manifests"
+for component in etcd kube-apiserver kube-controller-manager kube-scheduler; do
+  if [ -f "${held}/${component}.yaml" ]; then
+    fail "${held#"${ROOT}"}/${component}.yaml is held aside (an etcd restore in progress, or a restart that stopped halfway); once no restore runs, move it back to /etc/kubernetes/manifests"
+  fi
+done
+
+# The control-plane components read their certificates at start: restart each static pod by
+# moving its manifest out and back (the kubelet stops, then starts it), one at a time. Until all
+# four are back, a file says so, and the next run restarts them again.
+pending="${k8s}/oslo-mesh/certificates-restart-pending"
+running() { [ -n "$(crictl ps --name "^${1}\$" --state running -q 2>/dev/null)" ]; }
+restart_control_plane() {
+  mkdir -p "${held}"
+  local component manifest stopped
+  for component in etcd kube-apiserver kube-controller-manager kube-scheduler; do
+    manifest="${k8s}/manifests/${component}.yaml"
+    [ -f "${manifest}" ] || continue
+    mv "${manifest}" "${held}/${component}.yaml"
+    stopped=false
+    for _ in $(seq 1 "${WAIT_SECONDS}"); do
+      if ! running "${component}"; then stopped=true; break; fi
+      sleep 1
+    done
+    mv "${held}/${component}.yaml" "${manifest}"
+    [ "${stopped}" = true ] || fail "${component} did not stop within ${WAIT_SECONDS}s of its manifest moving out, so it still runs with its old certificates; its manifest is back, and the next run restarts it again"
+    for _ in $(seq 1 "${WAIT_SECONDS}"); do
+      running "${component}" && break
+      sleep 1
+    done
+    running "${component}" || fail "${component} did not come back within ${WAIT_SECONDS}s after its restart"
+    log "restarted ${component}"
+  done
+  rm -f "${pending}"
+}
+
+if [ -f "${pending}" ]; then
+  log "the restart after the renewal of $(cat "${pending}") did not finish; restarting the control-plane pods again"
+  restart_control_plane
+fi
+
 if [ "${HAS_CHECK_EXPIRATION}" = true ]; then
   kubeadm alpha certs check-expiration || true
 fi
@@ -48,12 +125,6 @@ if [ "${#due[@]}" -eq 0 ]; then
   exit 0
 fi
 log "renewing: fewer than ${RENEW_BEFORE_DAYS} days left for ${due[*]}"
-
-fail() {
-  echo "CERTIFICATE RENEWAL FAILED on ${NODE_NAME}: $*" >&2
-  echo "the control plane stops working when these expire: ${due[*]}" >&2
-  exit 1
-}
 
 backup="${k8s}/oslo-mesh/certificates-before-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "${backup}"
@@ -89,26 +160,7 @@ if [ "${#still[@]}" -gt 0 ]; then
   fail "still fewer than ${RENEW_BEFORE_DAYS} days left after renewal for ${still[*]} (an external CA? see the output above)"
 fi
 
-# The control-plane components read their certificates at start: restart each static pod by
-# moving its manifest out and back (the kubelet stops, then starts it), one at a time.
-held="${k8s}/oslo-mesh/held-manifests"
-mkdir -p "${held}"
-for component in etcd kube-apiserver kube-controller-manager kube-scheduler; do
-  manifest="${k8s}/manifests/${component}.yaml"
-  [ -f "${manifest}" ] || continue
-  mv "${manifest}" "${held}/${component}.yaml"
-  for _ in $(seq 1 "${WAIT_SECONDS}"); do
-    [ -z "$(crictl ps --name "^${component}\$" --state running -q 2>/dev/null)" ] && break
-    sleep 1
-  done
-  mv "${held}/${component}.yaml" "${manifest}"
-  for _ in $(seq 1 "${WAIT_SECONDS}"); do
-    [ -n "$(crictl ps --name "^${component}\$" --state running -q 2>/dev/null)" ] && break
-    sleep 1
-  done
-  [ -n "$(crictl ps --name "^${component}\$" --state running -q 2>/dev/null)" ] || fail "${component} did not come back within ${WAIT_SECONDS}s after its restart"
-  log "restarted ${component}"
-done
-
+date -u +%Y-%m-%dT%H:%M:%SZ >"${pending}"
+restart_control_plane
 date -u +%Y-%m-%dT%H:%M:%SZ >"${k8s}/oslo-mesh/certificates-renewed-at"
 log "renewed; admin.conf now lasts until $(openssl x509 -noout -enddate -in <(sed -n 's/^ *client-certificate-data: *//p' "${k8s}/admin.conf" | head -n 1 | base64 -d) | sed 's/^notAfter=//'). Run pulumi up to hand out the new kubeconfig."
