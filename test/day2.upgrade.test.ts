@@ -163,6 +163,7 @@ describe("day2: upgrade 1.14.10 → 1.15.12 of 3 control planes and 3 workers, e
         assert.strictEqual(failed.length, 1);
         assert.match(failed[0].stderr, /kubeadm upgrade apply --yes v1\.15\.12 failed on prod-cp-1; its output: \/var\/log\/oslo-mesh\/kubeadm-upgrade\.log/);
         assert.match(failed[0].stderr, /couldn't upgrade control plane/);
+        assert.doesNotMatch(failed[0].stderr, /cordoned/, "a control plane is never drained");
         assert.strictEqual(c.node("prod-worker-1").kubeletVersion, `v${OLD}`, "nothing else moved");
         const resumed = runUpgrade(c, c.k(NEW), CPS, WORKERS);
         for (const r of resumed) assert.strictEqual(r.status, 0, `${r.step}: ${r.stderr}`);
@@ -174,6 +175,7 @@ describe("day2: upgrade 1.14.10 → 1.15.12 of 3 control planes and 3 workers, e
         const r = c.run("prod-worker-1", renderUpgradeScript("prod-worker-1", "worker", c.k(NEW), { root: c.nodes.get("prod-worker-1")!.root, waitSeconds: 5 }));
         assert.notStrictEqual(r.status, 0);
         assert.match(r.stderr, /the cluster's control plane is at v1\.14\.10, not v1\.15\.12: the first control plane upgrades first/);
+        assert.match(r.stderr, /if prod-worker-1 was drained for this upgrade, it stays cordoned until its upgrade to v1\.15\.12 completes/);
         assert.ok(!calls(c, "prod-worker-1").some((x) => x.startsWith("kubeadm upgrade") || x.startsWith("systemctl restart")));
     });
 

@@ -23,7 +23,10 @@ log_dir="${ROOT}/var/log/oslo-mesh"
 stamp_dir="${ROOT}/var/lib/oslo-mesh/artifacts"
 mkdir -p "${log_dir}" "${stamp_dir}" "${ROOT}/usr/local/bin"
 work=$(mktemp -d)
-trap 'rm -rf "${work}"' EXIT
+# A worker is drained before this step (worker-maintenance.sh): when the step fails, say that
+# it stays cordoned until its upgrade completes.
+cordoned="if ${NODE_NAME} was drained for this upgrade, it stays cordoned until its upgrade to ${target} completes"
+trap 'if [ "$?" -ne 0 ] && [ "${ROLE}" = worker ]; then echo "${cordoned}" >&2; fi; rm -rf "${work}"' EXIT
 
 # install_binary NAME: the TARGET_VERSION build of NAME, verified; exit 0 when it changed.
 install_binary() {
