@@ -46,7 +46,8 @@ restore() {
     echo "etcd on ${NODE_NAME} is running: run '$0 stop' first (on every control plane)" >&2
     exit 1
   fi
-  # Reads the whole file and checks its hash before anything is touched.
+  # Reads the whole file back as a bolt database before anything is touched (restore below also
+  # checks the sha256 that `snapshot save` appended, into a new directory).
   ETCDCTL_API=3 "${ROOT}${ETCDCTL}" snapshot status "${snapshot}" >/dev/null
   local fresh="${data}.restoring"
   rm -rf "${fresh}"

@@ -27,7 +27,8 @@ if ! etcdctl_ snapshot save "${part}" >"${dir}/.last-save.log" 2>&1; then
   cat "${dir}/.last-save.log" >&2
   exit 1
 fi
-# `snapshot status` reads the file back and checks its hash.
+# `snapshot status` reads the file back as a bolt database (its buckets, their hash); the sha256
+# that `snapshot save` appends is checked only by `snapshot restore` (etcdctl snapshot_command.go).
 if ! status=$(ETCDCTL_API=3 "${ROOT}${ETCDCTL}" snapshot status "${part}" --write-out simple 2>&1); then
   echo "etcd snapshot on ${NODE_NAME} is unreadable (${status}); earlier snapshots kept" >&2
   exit 1
