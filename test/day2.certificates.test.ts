@@ -134,6 +134,15 @@ describe("day2: certificate renewal on real certificates", function () {
         assert.match(r.stderr, /CERTIFICATE RENEWAL FAILED on prod-cp-1: still fewer than 30 days left after renewal for apiserver/);
     });
 
+    it("1.14 without the CA's key (an external CA): kubeadm itself fails, and so does the renewal, naming its error", () => {
+        controlPlane(sb, (f) => (f === "apiserver" ? 29 : 200));
+        const r = run("1.14.10", { FAKE_KUBEADM_RENEW: "external-ca" });
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.stderr, /failure loading ca certificate authority: couldn't load the private key file \/etc\/kubernetes\/pki\/ca\.key/);
+        assert.match(r.stderr, /CERTIFICATE RENEWAL FAILED on prod-cp-1: kubeadm alpha certs renew all exited non-zero; the previous files are in \/etc\/kubernetes\/oslo-mesh\/certificates-before-/);
+        assert.ok(!sb.calls().some((c) => c.startsWith("kubeadm init phase") || c.startsWith("crictl")));
+    });
+
     it("a component that does not stop fails the renewal loudly, and the next run restarts the control plane again", () => {
         controlPlane(sb, (f) => (f === "apiserver" ? 29 : 200));
         const stuck = run("1.15.12", { FAKE_CRICTL_STUCK: "kube-apiserver" }, 1);
