@@ -169,12 +169,15 @@ describe("day2: certificate renewal on real certificates", function () {
         controlPlane(sb, (f) => (f === "apiserver" ? 29 : 200));
         fs.mkdirSync(sb.file("etc/kubernetes/oslo-mesh/held-manifests"), { recursive: true });
         fs.renameSync(sb.file("etc/kubernetes/manifests/etcd.yaml"), sb.file("etc/kubernetes/oslo-mesh/held-manifests/etcd.yaml"));
+        sb.write("etc/kubernetes/kubelet.conf", "users:\n- name: n\n  user:\n    client-certificate-data: Q0VSVA==\n    client-key-data: S0VZ\n", 0o600);
+        sb.write("var/lib/kubelet/pki/kubelet-client-current.pem", "PEM\n", 0o600);
         const before = fs.readFileSync(sb.file("etc/kubernetes/pki/apiserver.crt"));
         const r = run("1.15.12");
         assert.notStrictEqual(r.status, 0);
         assert.match(r.stderr, /CERTIFICATE RENEWAL FAILED on prod-cp-1: \/etc\/kubernetes\/oslo-mesh\/held-manifests\/etcd\.yaml is held aside \(an etcd restore in progress, or a restart that stopped halfway\); once no restore runs, move it back to \/etc\/kubernetes\/manifests/);
         assert.ok(fs.readFileSync(sb.file("etc/kubernetes/pki/apiserver.crt")).equals(before));
-        assert.ok(!sb.calls().some((c) => c.startsWith("kubeadm") || c.startsWith("crictl")));
+        assert.ok(!sb.calls().some((c) => c.startsWith("kubeadm") || c.startsWith("crictl") || c.startsWith("systemctl")));
+        assert.match(fs.readFileSync(sb.file("etc/kubernetes/kubelet.conf"), "utf8"), /client-certificate-data/, "not even kubelet.conf");
         assert.ok(fs.existsSync(sb.file("etc/kubernetes/oslo-mesh/held-manifests/etcd.yaml")), "left where it was");
     });
 

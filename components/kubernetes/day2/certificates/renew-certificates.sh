@@ -49,6 +49,15 @@ fail() {
   exit 1
 }
 
+# A control-plane manifest held aside: an etcd restore in progress (etcd-restore.sh holds etcd's
+# and the API server's), or a restart below that stopped halfway. Touch nothing.
+held="${k8s}/oslo-mesh/held-manifests"
+for component in etcd kube-apiserver kube-controller-manager kube-scheduler; do
+  if [ -f "${held}/${component}.yaml" ]; then
+    fail "${held#"${ROOT}"}/${component}.yaml is held aside (an etcd restore in progress, or a restart that stopped halfway); once no restore runs, move it back to /etc/kubernetes/manifests"
+  fi
+done
+
 # The node where `kubeadm init` ran: kubeadm before 1.17 writes its kubelet.conf with the
 # kubelet's first client certificate inside (client-certificate-data), and nothing renews it.
 # The kubelet rotates its certificate into the file below (kubeadm turns rotation on), but reads
@@ -72,15 +81,6 @@ if [ -f "${kubelet_conf}" ] && grep -q '^ *client-certificate-data:' "${kubelet_
     log "kubelet.conf holds the kubelet's first client certificate, and the kubelet has not rotated it yet (no ${rotated}); looking again at the next run"
   fi
 fi
-
-# A control-plane manifest held aside: an etcd restore in progress (etcd-restore.sh holds etcd's
-# and the API server's), or a restart below that stopped halfway. Touch nothing.
-held="${k8s}/oslo-mesh/held-manifests"
-for component in etcd kube-apiserver kube-controller-manager kube-scheduler; do
-  if [ -f "${held}/${component}.yaml" ]; then
-    fail "${held#"${ROOT}"}/${component}.yaml is held aside (an etcd restore in progress, or a restart that stopped halfway); once no restore runs, move it back to /etc/kubernetes/manifests"
-  fi
-done
 
 # The control-plane components read their certificates at start: restart each static pod by
 # moving its manifest out and back (the kubelet stops, then starts it), one at a time. Until all
