@@ -91,7 +91,7 @@ const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
  * (apps/x509.c: X509_STORE_set_default_paths_ex right after its options). No script under test
  * verifies against the system's CAs: they read dates and names, and sign with their own CA.
  */
-export const QUICK_OPENSSL = { SSL_CERT_FILE: "/dev/null" };
+const QUICK_OPENSSL = { SSL_CERT_FILE: "/dev/null" };
 
 export function openssl(args: string[], cwd?: string): string {
     const r = spawnSync("openssl", args, { encoding: "utf8", cwd, env: { ...process.env, ...QUICK_OPENSSL } });
